@@ -1,0 +1,253 @@
+//! Reading settings: where values come from ([`Source`]) and how problems are reported
+//! ([`Reader`] collects *every* missing or invalid variable into one [`ConfigErrors`]).
+//!
+//! Services read the contract's variable names (spec `api.md` 7.1) from the process environment,
+//! with an optional `.env` file underneath (real variables win). Tests pass a [`MapSource`] and never
+//! touch the process environment.
+
+use std::{collections::HashMap, fmt, path::Path, str::FromStr};
+
+/// Where setting values come from.
+pub trait Source: Send + Sync {
+    /// The raw value of `name`, if set.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment over an optional `.env` file.
+#[derive(Debug, Default)]
+pub struct Env {
+    dotenv: HashMap<String, String>,
+}
+
+impl Env {
+    /// The environment, with `./.env` underneath when the file exists.
+    pub fn load() -> Result<Self, ConfigErrors> {
+        Self::with_dotenv(Path::new(".env"))
+    }
+
+    /// The environment, with `path` (a `.env` file) underneath when it exists.
+    pub fn with_dotenv(path: &Path) -> Result<Self, ConfigErrors> {
+        if !path.exists() {
+            return Ok(Self::default());
+        }
+        let entries = dotenvy::from_path_iter(path).map_err(|err| {
+            ConfigErrors::single(path.display().to_string(), format!("cannot read: {err}"))
+        })?;
+        let mut dotenv = HashMap::new();
+        for entry in entries {
+            let (key, value) = entry.map_err(|err| {
+                ConfigErrors::single(path.display().to_string(), format!("cannot parse: {err}"))
+            })?;
+            dotenv.insert(key, value);
+        }
+        Ok(Self { dotenv })
+    }
+}
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name)
+            .ok()
+            .or_else(|| self.dotenv.get(name).cloned())
+    }
+}
+
+/// A fixed set of values (tests, `cargo xtask up`).
+#[derive(Debug, Default, Clone)]
+pub struct MapSource(pub HashMap<String, String>);
+
+impl MapSource {
+    /// A source holding `pairs`.
+    pub fn new<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// Sets `name` to `value`.
+    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.0.insert(name.into(), value.into());
+        self
+    }
+}
+
+impl Source for MapSource {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+/// `GO_MODE`: `debug`, `release` or `test` (gin's modes, spec 0.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Shows 500 details; compact logs.
+    Debug,
+    /// Hides 500 details; JSON logs.
+    Release,
+    /// As debug.
+    Test,
+}
+
+impl FromStr for RunMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "debug" => Ok(Self::Debug),
+            "release" => Ok(Self::Release),
+            "test" => Ok(Self::Test),
+            other => Err(format!(
+                "expected one of debug, release, test; got {other:?}"
+            )),
+        }
+    }
+}
+
+/// One problem with one variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable (or file) at fault.
+    pub name: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// Every problem found while loading settings; start-up prints them all at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl ConfigErrors {
+    fn single(name: String, problem: String) -> Self {
+        Self(vec![ConfigError { name, problem }])
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration ({} problems):", self.0.len())?;
+        for error in &self.0 {
+            write!(f, "\n  - {}: {}", error.name, error.problem)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads typed values from a [`Source`], remembering every problem until [`Reader::finish`].
+pub struct Reader<'a> {
+    source: &'a dyn Source,
+    errors: Vec<ConfigError>,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `source`.
+    pub fn new(source: &'a dyn Source) -> Self {
+        Self {
+            source,
+            errors: Vec::new(),
+        }
+    }
+
+    /// A non-empty value of `name`, parsed; records a problem and returns `None` otherwise.
+    pub fn required<T>(&mut self, name: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.raw(name) {
+            Some(raw) => self.parse(name, &raw),
+            None => {
+                self.problem(name, "is required but not set");
+                None
+            }
+        }
+    }
+
+    /// The value of `name` parsed, or `default` when unset or empty.
+    pub fn optional<T>(&mut self, name: &str, default: T) -> T
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.raw(name) {
+            Some(raw) => self.parse(name, &raw).unwrap_or(default),
+            None => default,
+        }
+    }
+
+    /// The value of `name`, `None` when unset or empty (an empty `REDIS_PASSWORD` means none).
+    pub fn optional_string(&mut self, name: &str) -> Option<String> {
+        self.raw(name)
+    }
+
+    /// Records a problem found by the caller's own checks.
+    pub fn problem(&mut self, name: &str, problem: impl Into<String>) {
+        self.errors.push(ConfigError {
+            name: name.to_owned(),
+            problem: problem.into(),
+        });
+    }
+
+    /// `Ok` when nothing was wrong; otherwise every problem.
+    pub fn finish(self) -> Result<(), ConfigErrors> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(self.errors))
+        }
+    }
+
+    fn raw(&self, name: &str) -> Option<String> {
+        self.source.get(name).filter(|value| !value.trim().is_empty())
+    }
+
+    fn parse<T>(&mut self, name: &str, raw: &str) -> Option<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match raw.trim().parse() {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.problem(name, format!("invalid value {raw:?}: {err}"));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_collects_every_missing_and_invalid_variable() {
+        let source = MapSource::new([("SERVER_PORT", "eighty"), ("GO_MODE", "loud"), ("EMPTY", " ")]);
+        let mut reader = Reader::new(&source);
+        let port: Option<u16> = reader.required("SERVER_PORT");
+        let mode: Option<RunMode> = reader.required("GO_MODE");
+        let host: Option<String> = reader.required("SERVER_HOST");
+        let empty: Option<String> = reader.required("EMPTY");
+        assert_eq!((port, mode, host, empty), (None, None, None, None));
+        let errors = reader.finish().unwrap_err();
+        let names: Vec<_> = errors.0.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["SERVER_PORT", "GO_MODE", "SERVER_HOST", "EMPTY"]);
+        let text = errors.to_string();
+        assert!(text.contains("SERVER_PORT: invalid value \"eighty\""), "{text}");
+        assert!(text.contains("SERVER_HOST: is required but not set"), "{text}");
+    }
+
+    #[test]
+    fn optional_values_fall_back_to_defaults() {
+        let source = MapSource::new([("NATS_TIMEOUT_SEC", "3"), ("REDIS_PASSWORD", "")]);
+        let mut reader = Reader::new(&source);
+        assert_eq!(reader.optional("NATS_TIMEOUT_SEC", 10u64), 3);
+        assert_eq!(reader.optional("BCRYPT_COST", 10u32), 10);
+        assert_eq!(reader.optional_string("REDIS_PASSWORD"), None);
+        assert!(reader.finish().is_ok());
+    }
+}

@@ -1,0 +1,178 @@
+//! axum plumbing every service router gets (spec `api.md` 0.3, 0.4, D12).
+//!
+//! - [`Json`]: a JSON body extractor whose rejections are 400/413 envelopes, never axum's plain text.
+//! - [`finish_router`]: adds the `url not found` fallback (unknown path *and* wrong method, as gin),
+//!   panic → 500 envelope, the body-size limit, a request id with a tracing span per request, and in
+//!   debug/test mode the layer that shows 500 details.
+
+use std::any::Any;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, FromRequest, Request},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{
+    config::RunMode,
+    envelope::{Envelope, FAILURE_CODE},
+    error::{ApiError, InternalErrorDetail},
+};
+
+/// Message of the 404 for unknown routes and wrong methods (spec 0.3).
+pub const URL_NOT_FOUND: &str = "url not found";
+/// Message of the 413 for a body over the limit (D12).
+pub const BODY_TOO_LARGE: &str = "request body is too large";
+
+/// A JSON request body. Go's decoder rules (spec 0.4): unknown fields ignored, trailing data after the
+/// first value ignored, no Content-Type check; an empty body is `EOF`.
+#[derive(Debug, Clone)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(BODY_TOO_LARGE.to_owned())
+            } else {
+                ApiError::bad_request(rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Decodes the first JSON value of `bytes` as Go's `json.Decoder` would (trailing data ignored).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<T>();
+    match values.next() {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(err)) if err.is_eof() => Err(ApiError::bad_request("EOF")),
+        Some(Err(err)) => Err(ApiError::bad_request(err.to_string())),
+        None => Err(ApiError::bad_request("EOF")),
+    }
+}
+
+/// Settings of the shared HTTP layers.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpSettings {
+    /// `GO_MODE`: release hides 500 details.
+    pub mode: RunMode,
+    /// `MAX_BODY_BYTES`: larger bodies get 413.
+    pub max_body_bytes: usize,
+}
+
+/// Wraps a service's routes in the layers every service shares (see the module doc).
+pub fn finish_router<S>(router: Router<S>, settings: HttpSettings) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let router = router
+        .fallback(url_not_found)
+        .method_not_allowed_fallback(url_not_found)
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(CatchPanicLayer::custom(panic_response));
+    let router = if settings.mode == RunMode::Release {
+        router
+    } else {
+        router.layer(middleware::from_fn(show_internal_details))
+    };
+    router
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let request_id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!(
+                    "http",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id = %request_id,
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn url_not_found() -> ApiError {
+    ApiError::not_found(URL_NOT_FOUND)
+}
+
+/// A handler panic becomes a 500 envelope; the process keeps serving (spec 0.3 ErrorCatcher: a
+/// non-error panic value reads `something went wrong`).
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let text = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("non-string panic payload");
+    tracing::error!(panic = %text, "handler panicked");
+    ApiError::internal("something went wrong").into_response()
+}
+
+/// Debug/test mode: a 500 shows the wrapped error's text instead of the generic message (spec 0.2).
+async fn show_internal_details(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    match response.extensions().get::<InternalErrorDetail>() {
+        Some(InternalErrorDetail(detail)) => Envelope::<()> {
+            code: FAILURE_CODE.to_owned(),
+            status: response.status().as_u16(),
+            message: detail.clone(),
+            data: None,
+        }
+        .into_response_with(response.status()),
+        None => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[allow(dead_code)]
+        email: String,
+    }
+
+    #[test]
+    fn parse_json_follows_go_decoder_rules() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("", Some("EOF")),
+            ("   ", Some("EOF")),
+            (r#"{"email":"a@b.c","extra":1}"#, None),
+            (r#"{"email":"a@b.c"} trailing"#, None),
+            ("{not json", Some("key must be a string")),
+            (r#"{"email":5}"#, Some("invalid type: integer `5`, expected a string")),
+        ];
+        for (input, expected_error) in cases {
+            let result = parse_json::<Body>(input.as_bytes());
+            match (result, expected_error) {
+                (Ok(_), None) => {}
+                (Err(ApiError::BadRequest(message)), Some(expected)) => assert!(
+                    message.starts_with(expected),
+                    "input {input:?}: message {message:?} should start with {expected:?}"
+                ),
+                (other, expected) => panic!("input {input:?}: got {other:?}, expected {expected:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Wire contracts and plumbing that `auth-service` and `blog-service` truly share.
+//!
+//! Nothing here knows about one service's domain, its storage or its routes (spec `api.md` sets the
+//! wire shapes; `style.md` says what belongs here).
+//!
+//! # Layout
+//! - [`envelope`]: the HTTP response envelope `{code, status, message, data?}` (api.md 0.1).
+//! - [`error`]: [`ApiError`], the error every handler and NATS responder returns; renders itself.
+//! - [`http`]: axum plumbing every service router gets: enveloped JSON extractor, 404 fallback,
+//!   panic → 500, body limit, request ids, hiding 500 details in release mode.
+//! - [`nats`]: NATS request-reply: wire envelope, subjects, typed client, micro-service responder.
+//! - [`messages`]: the message types both services exchange over NATS (`User`, `UserRole`, `Text`).
+//! - [`config`]: settings sources (process env plus `.env`, or a map in tests) and error collection.
+//! - [`telemetry`]: the tracing subscriber set-up.
+//! - [`shutdown`]: the process shutdown signal.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod http;
+pub mod messages;
+pub mod nats;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::ApiError;

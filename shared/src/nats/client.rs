@@ -1,0 +1,106 @@
+//! The requesting side: [`NatsClient`] sends `{"data": ...}` and decodes `{"data"|"error"}`.
+
+use std::time::Duration;
+
+use async_nats::{Client, RequestErrorKind};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::NatsEnvelope;
+
+/// Why a request got no usable reply. `Display` gives gomicro's texts (spec 2.4).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NatsRequestError {
+    /// No reply within the timeout.
+    #[error("nats: timeout")]
+    Timeout,
+    /// Nobody subscribes to the subject.
+    #[error("nats: no responders available for request")]
+    NoResponders,
+    /// The responder answered with an error text, e.g. `401:permission denied: ...`.
+    #[error("{0}")]
+    Remote(String),
+    /// The connection failed or the request could not be sent.
+    #[error("nats: {0}")]
+    Transport(String),
+    /// The reply was not the expected JSON.
+    #[error("{0}")]
+    InvalidReply(String),
+}
+
+impl NatsRequestError {
+    /// For [`NatsRequestError::Remote`] texts of the form `"<status>:<message>"`, the status.
+    pub fn remote_status(&self) -> Option<u16> {
+        match self {
+            Self::Remote(text) => text.split_once(':').and_then(|(code, _)| code.parse().ok()),
+            _ => None,
+        }
+    }
+}
+
+/// A NATS connection that sends typed requests with one timeout (`NATS_TIMEOUT_SEC`, D11).
+#[derive(Debug, Clone)]
+pub struct NatsClient {
+    client: Client,
+    timeout: Duration,
+}
+
+impl NatsClient {
+    /// Wraps `client`; every request waits at most `timeout` for its reply.
+    pub fn new(client: Client, timeout: Duration) -> Self {
+        Self { client, timeout }
+    }
+
+    /// The underlying connection.
+    pub fn connection(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends `{"data": data}` to `subject` and returns the reply's `data`.
+    pub async fn request<Req, Resp>(&self, subject: &str, data: &Req) -> Result<Resp, NatsRequestError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let payload = serde_json::to_vec(&NatsEnvelope::data(data))
+            .map_err(|err| NatsRequestError::InvalidReply(err.to_string()))?;
+        let request = async_nats::Request::new()
+            .payload(payload.into())
+            .timeout(Some(self.timeout));
+        let message = self
+            .client
+            .send_request(subject.to_owned(), request)
+            .await
+            .map_err(|err| match err.kind() {
+                RequestErrorKind::TimedOut => NatsRequestError::Timeout,
+                RequestErrorKind::NoResponders => NatsRequestError::NoResponders,
+                _ => NatsRequestError::Transport(err.to_string()),
+            })?;
+        let reply: NatsEnvelope<Resp> = serde_json::from_slice(&message.payload)
+            .map_err(|err| NatsRequestError::InvalidReply(err.to_string()))?;
+        match reply {
+            NatsEnvelope {
+                error: Some(error), ..
+            } => Err(NatsRequestError::Remote(error)),
+            NatsEnvelope {
+                data: Some(data), ..
+            } => Ok(data),
+            NatsEnvelope { data: None, .. } => Err(NatsRequestError::InvalidReply(
+                "reply carries neither data nor error".to_owned(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_status_reads_the_prefix() {
+        let err = NatsRequestError::Remote("403:permission denied: role missing".into());
+        assert_eq!(err.remote_status(), Some(403));
+        assert_eq!(err.to_string(), "403:permission denied: role missing");
+        assert_eq!(NatsRequestError::Remote("mongo: no documents in result".into()).remote_status(), None);
+        assert_eq!(NatsRequestError::Timeout.to_string(), "nats: timeout");
+    }
+}

@@ -1,0 +1,29 @@
+//! `cargo xtask`: developer tooling for this workspace (never shipped).
+//!
+//! # Layout
+//! - [`test`]: the README's test command — builds every binary, then runs every test.
+//! - `up` and `bench` (the local stack and the side-by-side benchmark) land with the stack issue.
+#![forbid(unsafe_code)]
+
+pub mod test;
+
+use std::{path::PathBuf, process::Command};
+
+/// The workspace root (the parent of this crate's manifest directory).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(PathBuf::from)
+        .expect("BUG: xtask lives one level below the workspace root")
+}
+
+/// Runs `command` in the workspace root, failing with its exit status.
+pub fn run(mut command: Command) -> anyhow::Result<()> {
+    command.current_dir(workspace_root());
+    let status = command
+        .status()
+        .map_err(|err| anyhow::anyhow!("cannot run {command:?}: {err}"))?;
+    anyhow::ensure!(status.success(), "{command:?} failed with {status}");
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! `cargo xtask test`: build every workspace binary (cross-process tests spawn them), then run every
+//! test of the workspace.
+
+use std::process::Command;
+
+use crate::run;
+
+/// Builds the binaries, then runs `cargo test --workspace` with any extra `args`.
+pub fn run_all(args: &[String]) -> anyhow::Result<()> {
+    for binary in ["nats-server", "redis-server"] {
+        if which(binary).is_none() {
+            anyhow::bail!(
+                "{binary} is not installed; tests start real servers: `apt-get install -y nats-server redis-server`"
+            );
+        }
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = Command::new(&cargo);
+    build.args(["build", "--workspace", "--bins"]);
+    run(build)?;
+    let mut test = Command::new(&cargo);
+    test.args(["test", "--workspace"]).args(args);
+    run(test)
+}
+
+fn which(binary: &str) -> Option<String> {
+    let output = Command::new("sh")
+        .args(["-c", &format!("command -v {binary}")])
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
