@@ -202,7 +202,9 @@ impl<'a> Reader<'a> {
     }
 
     fn raw(&self, name: &str) -> Option<String> {
-        self.source.get(name).filter(|value| !value.trim().is_empty())
+        self.source
+            .get(name)
+            .filter(|value| !value.trim().is_empty())
     }
 
     fn parse<T>(&mut self, name: &str, raw: &str) -> Option<T>
@@ -226,7 +228,11 @@ mod tests {
 
     #[test]
     fn reader_collects_every_missing_and_invalid_variable() {
-        let source = MapSource::new([("SERVER_PORT", "eighty"), ("GO_MODE", "loud"), ("EMPTY", " ")]);
+        let source = MapSource::new([
+            ("SERVER_PORT", "eighty"),
+            ("GO_MODE", "loud"),
+            ("EMPTY", " "),
+        ]);
         let mut reader = Reader::new(&source);
         let port: Option<u16> = reader.required("SERVER_PORT");
         let mode: Option<RunMode> = reader.required("GO_MODE");
@@ -237,8 +243,14 @@ mod tests {
         let names: Vec<_> = errors.0.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["SERVER_PORT", "GO_MODE", "SERVER_HOST", "EMPTY"]);
         let text = errors.to_string();
-        assert!(text.contains("SERVER_PORT: invalid value \"eighty\""), "{text}");
-        assert!(text.contains("SERVER_HOST: is required but not set"), "{text}");
+        assert!(
+            text.contains("SERVER_PORT: invalid value \"eighty\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("SERVER_HOST: is required but not set"),
+            "{text}"
+        );
     }
 
     #[test]

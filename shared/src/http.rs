@@ -161,7 +161,10 @@ mod tests {
             (r#"{"email":"a@b.c","extra":1}"#, None),
             (r#"{"email":"a@b.c"} trailing"#, None),
             ("{not json", Some("key must be a string")),
-            (r#"{"email":5}"#, Some("invalid type: integer `5`, expected a string")),
+            (
+                r#"{"email":5}"#,
+                Some("invalid type: integer `5`, expected a string"),
+            ),
         ];
         for (input, expected_error) in cases {
             let result = parse_json::<Body>(input.as_bytes());
@@ -171,7 +174,9 @@ mod tests {
                     message.starts_with(expected),
                     "input {input:?}: message {message:?} should start with {expected:?}"
                 ),
-                (other, expected) => panic!("input {input:?}: got {other:?}, expected {expected:?}"),
+                (other, expected) => {
+                    panic!("input {input:?}: got {other:?}, expected {expected:?}")
+                }
             }
         }
     }

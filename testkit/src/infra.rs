@@ -1,10 +1,6 @@
 //! Real `nats-server` and `redis-server` instances for tests.
 
-use std::{
-    net::SocketAddr,
-    process::Command,
-    time::Duration,
-};
+use std::{net::SocketAddr, process::Command, time::Duration};
 
 use crate::{ChildGuard, free_port, wait_for_tcp};
 
@@ -24,7 +20,11 @@ impl NatsServer {
     pub fn start() -> Self {
         if let Ok(url) = std::env::var("TEST_NATS_URL") {
             let port = port_of(&url, 4222);
-            return Self { url, port, process: None };
+            return Self {
+                url,
+                port,
+                process: None,
+            };
         }
         let port = free_port();
         let mut command = Command::new(require_binary("nats-server", "nats-server"));
@@ -70,7 +70,11 @@ impl RedisServer {
     pub fn start() -> Self {
         if let Ok(url) = std::env::var("TEST_REDIS_URL") {
             let port = port_of(&url, 6379);
-            return Self { url, port, process: None };
+            return Self {
+                url,
+                port,
+                process: None,
+            };
         }
         let port = free_port();
         let mut command = Command::new(require_binary("redis-server", "redis-server"));
@@ -84,7 +88,8 @@ impl RedisServer {
             "--appendonly",
             "no",
         ]);
-        let process = ChildGuard::spawn("redis-server", command).expect("cannot spawn redis-server");
+        let process =
+            ChildGuard::spawn("redis-server", command).expect("cannot spawn redis-server");
         wait_for_tcp(SocketAddr::from(([127, 0, 0, 1], port)), START_TIMEOUT)
             .unwrap_or_else(|err| panic!("redis-server did not start: {err}\n{}", process.logs()));
         Self {

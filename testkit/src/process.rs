@@ -49,7 +49,9 @@ impl ChildGuard {
 
     /// Whether the child has exited, and with what status.
     pub fn try_exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|child| child.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|child| child.try_wait().ok().flatten())
     }
 
     /// Sends `signal` (e.g. `"HUP"`, `"TERM"`) to the child.

@@ -28,7 +28,11 @@ pub fn wait_until(
 }
 
 /// The async form of [`wait_until`].
-pub async fn wait_until_async<F, Fut>(what: &str, timeout: Duration, mut condition: F) -> anyhow::Result<()>
+pub async fn wait_until_async<F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut condition: F,
+) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,

@@ -56,7 +56,11 @@ impl NatsClient {
     }
 
     /// Sends `{"data": data}` to `subject` and returns the reply's `data`.
-    pub async fn request<Req, Resp>(&self, subject: &str, data: &Req) -> Result<Resp, NatsRequestError>
+    pub async fn request<Req, Resp>(
+        &self,
+        subject: &str,
+        data: &Req,
+    ) -> Result<Resp, NatsRequestError>
     where
         Req: Serialize + ?Sized,
         Resp: DeserializeOwned,
@@ -100,7 +104,10 @@ mod tests {
         let err = NatsRequestError::Remote("403:permission denied: role missing".into());
         assert_eq!(err.remote_status(), Some(403));
         assert_eq!(err.to_string(), "403:permission denied: role missing");
-        assert_eq!(NatsRequestError::Remote("mongo: no documents in result".into()).remote_status(), None);
+        assert_eq!(
+            NatsRequestError::Remote("mongo: no documents in result".into()).remote_status(),
+            None
+        );
         assert_eq!(NatsRequestError::Timeout.to_string(), "nats: timeout");
     }
 }

@@ -67,7 +67,9 @@ impl MicroService {
             .name(endpoint)
             .add(endpoint)
             .await
-            .map_err(|err| anyhow::anyhow!("cannot add NATS endpoint {prefix}.{endpoint}: {err}"))?;
+            .map_err(|err| {
+                anyhow::anyhow!("cannot add NATS endpoint {prefix}.{endpoint}: {err}")
+            })?;
         let tasks = self.tasks.clone();
         let stop = self.stop.clone();
         self.tasks.spawn(async move {
@@ -148,7 +150,10 @@ mod tests {
             (b"{}", "400:invalid request: missing data"),
             (br#"{"data":null}"#, "400:invalid request: missing data"),
             (b"not json", "400:invalid request: expected ident"),
-            (br#"{"data":{"value":5}}"#, "400:invalid request: invalid type: integer `5`"),
+            (
+                br#"{"data":{"value":5}}"#,
+                "400:invalid request: invalid type: integer `5`",
+            ),
         ];
         for (payload, expected) in cases {
             let err = decode_request::<Text>(payload).unwrap_err();
@@ -159,6 +164,11 @@ mod tests {
             );
         }
         let null_user = decode_request::<UserRole>(br#"{"data":{"user":null,"roles":[]}}"#);
-        assert!(null_user.unwrap_err().to_nats_text().starts_with("400:invalid request: invalid type: null"));
+        assert!(
+            null_user
+                .unwrap_err()
+                .to_nats_text()
+                .starts_with("400:invalid request: invalid type: null")
+        );
     }
 }

@@ -22,7 +22,10 @@ struct SignUp {
 
 fn routes() -> Router {
     Router::new()
-        .route("/ok", get(|| async { success("success", serde_json::json!({"id": 7})) }))
+        .route(
+            "/ok",
+            get(|| async { success("success", serde_json::json!({"id": 7})) }),
+        )
         .route("/message", get(|| async { success_message("done") }))
         .route(
             "/signup",
@@ -30,16 +33,20 @@ fn routes() -> Router {
         )
         .route(
             "/fail/{status}",
-            get(|axum::extract::Path(status): axum::extract::Path<u16>| async move {
-                let err = match status {
-                    400 => ApiError::bad_request("bad"),
-                    401 => ApiError::unauthorized("permission denied: invalid access token"),
-                    403 => ApiError::forbidden("permission denied: role missing"),
-                    404 => ApiError::not_found("user not registerd"),
-                    _ => ApiError::Internal(anyhow::anyhow!("disk on fire").context("load user")),
-                };
-                Err::<(), _>(err)
-            }),
+            get(
+                |axum::extract::Path(status): axum::extract::Path<u16>| async move {
+                    let err = match status {
+                        400 => ApiError::bad_request("bad"),
+                        401 => ApiError::unauthorized("permission denied: invalid access token"),
+                        403 => ApiError::forbidden("permission denied: role missing"),
+                        404 => ApiError::not_found("user not registerd"),
+                        _ => {
+                            ApiError::Internal(anyhow::anyhow!("disk on fire").context("load user"))
+                        }
+                    };
+                    Err::<(), _>(err)
+                },
+            ),
         )
         .route(
             "/panic",
@@ -84,10 +91,20 @@ async fn success_renders_the_envelope_with_and_without_data() {
 
     let (status, body) = envelope(client.get(format!("{base}/ok")).send().await.unwrap()).await;
     assert_eq!(status, 200);
-    assert_eq!((body.code.as_str(), body.status, body.message.as_str()), ("10000", 200, "success"));
+    assert_eq!(
+        (body.code.as_str(), body.status, body.message.as_str()),
+        ("10000", 200, "success")
+    );
     assert_eq!(body.data, Some(serde_json::json!({"id": 7})));
 
-    let text = client.get(format!("{base}/message")).send().await.unwrap().text().await.unwrap();
+    let text = client
+        .get(format!("{base}/message"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(text, r#"{"code":"10000","status":200,"message":"done"}"#);
 }
 
@@ -103,7 +120,11 @@ async fn each_error_status_renders_its_envelope() {
         (500, "load user: disk on fire"),
     ];
     for (code, message) in cases {
-        let response = client.get(format!("{base}/fail/{code}")).send().await.unwrap();
+        let response = client
+            .get(format!("{base}/fail/{code}"))
+            .send()
+            .await
+            .unwrap();
         let (status, body) = envelope(response).await;
         assert_eq!(status, code, "status for {code}");
         assert_eq!(body.code, "10001", "code for {code}");
@@ -119,7 +140,10 @@ async fn release_mode_hides_internal_error_details() {
     let response = reqwest::get(format!("{base}/fail/500")).await.unwrap();
     let (status, body) = envelope(response).await;
     assert_eq!(status, 500);
-    assert_eq!(body.message, "An unexpected error occurred. Please try again later.");
+    assert_eq!(
+        body.message,
+        "An unexpected error occurred. Please try again later."
+    );
 }
 
 #[tokio::test]
@@ -130,13 +154,25 @@ async fn malformed_json_and_wrong_types_are_400_envelopes() {
         ("", "EOF"),
         ("{\"email\":", "EOF"),
         ("{oops", "key must be a string at line 1 column 2"),
-        (r#"{"email":42}"#, "invalid type: integer `42`, expected a string at line 1 column 11"),
+        (
+            r#"{"email":42}"#,
+            "invalid type: integer `42`, expected a string at line 1 column 11",
+        ),
         ("{}", "missing field `email` at line 1 column 2"),
     ];
     for (body, message) in cases {
-        let response = client.post(format!("{base}/signup")).body(body).send().await.unwrap();
+        let response = client
+            .post(format!("{base}/signup"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         let (status, envelope) = envelope(response).await;
-        assert_eq!((status, envelope.message.as_str()), (400, message), "body {body:?}");
+        assert_eq!(
+            (status, envelope.message.as_str()),
+            (400, message),
+            "body {body:?}"
+        );
     }
     let ok = client
         .post(format!("{base}/signup"))
@@ -166,7 +202,10 @@ async fn body_over_the_limit_is_413_envelope() {
 async fn unknown_route_and_wrong_method_are_url_not_found() {
     let base = serve(RunMode::Debug).await;
     let client = reqwest::Client::new();
-    for request in [client.get(format!("{base}/nope")), client.delete(format!("{base}/ok"))] {
+    for request in [
+        client.get(format!("{base}/nope")),
+        client.delete(format!("{base}/ok")),
+    ] {
         let (status, body) = envelope(request.send().await.unwrap()).await;
         assert_eq!((status, body.message.as_str()), (404, "url not found"));
     }
@@ -178,10 +217,20 @@ async fn handler_panic_is_500_envelope_and_next_request_is_served() {
     let client = reqwest::Client::new();
 
     let (status, body) = envelope(client.get(format!("{base}/panic")).send().await.unwrap()).await;
-    assert_eq!((status, body.message.as_str()), (500, "something went wrong"));
+    assert_eq!(
+        (status, body.message.as_str()),
+        (500, "something went wrong")
+    );
 
     let after = client.get(format!("{base}/ok")).send().await.unwrap();
-    assert_eq!(after.status(), 200, "the server keeps serving after a panic");
+    assert_eq!(
+        after.status(),
+        200,
+        "the server keeps serving after a panic"
+    );
     let response = client.get(format!("{base}/ok")).send().await.unwrap();
-    assert!(response.headers().contains_key("x-request-id"), "responses carry a request id");
+    assert!(
+        response.headers().contains_key("x-request-id"),
+        "responses carry a request id"
+    );
 }

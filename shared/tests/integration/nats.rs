@@ -15,7 +15,9 @@ use shared::{
 use testkit::NatsServer;
 
 async fn connect(server: &NatsServer) -> async_nats::Client {
-    async_nats::connect(server.url()).await.expect("connect to test nats-server")
+    async_nats::connect(server.url())
+        .await
+        .expect("connect to test nats-server")
 }
 
 fn alice() -> User {
@@ -35,7 +37,9 @@ async fn start_auth(client: &async_nats::Client) -> MicroService {
             if text.value == "Bearer good" {
                 Ok(alice())
             } else {
-                Err(ApiError::unauthorized("permission denied: invalid access token"))
+                Err(ApiError::unauthorized(
+                    "permission denied: invalid access token",
+                ))
             }
         })
         .await
@@ -52,7 +56,10 @@ async fn request_reply_round_trip_uses_the_contract_wire_json() {
 
     // Act: a raw request, as the Go client sends it
     let reply = client
-        .request(subjects::AUTHENTICATION, r#"{"data":{"value":"Bearer good"}}"#.into())
+        .request(
+            subjects::AUTHENTICATION,
+            r#"{"data":{"value":"Bearer good"}}"#.into(),
+        )
         .await
         .unwrap();
 
@@ -64,7 +71,12 @@ async fn request_reply_round_trip_uses_the_contract_wire_json() {
     // and the typed client decodes it
     let typed = NatsClient::new(client.clone(), Duration::from_secs(2));
     let user: User = typed
-        .request(subjects::AUTHENTICATION, &Text { value: "Bearer good".into() })
+        .request(
+            subjects::AUTHENTICATION,
+            &Text {
+                value: "Bearer good".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(user, alice());
@@ -80,7 +92,12 @@ async fn typed_client_sends_data_envelope_on_the_wire() {
     let typed = NatsClient::new(client.clone(), Duration::from_secs(2));
     let requester = tokio::spawn(async move {
         typed
-            .request::<_, User>(subjects::PROFILE_USER, &Text { value: "65a1b2c3d4e5f6a7b8c9d0e1".into() })
+            .request::<_, User>(
+                subjects::PROFILE_USER,
+                &Text {
+                    value: "65a1b2c3d4e5f6a7b8c9d0e1".into(),
+                },
+            )
             .await
     });
 
@@ -111,7 +128,10 @@ async fn remote_api_error_arrives_as_status_prefixed_text() {
     let service = start_auth(&client).await;
 
     let raw = client
-        .request(subjects::AUTHENTICATION, r#"{"data":{"value":"Bearer bad"}}"#.into())
+        .request(
+            subjects::AUTHENTICATION,
+            r#"{"data":{"value":"Bearer bad"}}"#.into(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -120,10 +140,18 @@ async fn remote_api_error_arrives_as_status_prefixed_text() {
     );
     let typed = NatsClient::new(client.clone(), Duration::from_secs(2));
     let err = typed
-        .request::<_, User>(subjects::AUTHENTICATION, &Text { value: "Bearer bad".into() })
+        .request::<_, User>(
+            subjects::AUTHENTICATION,
+            &Text {
+                value: "Bearer bad".into(),
+            },
+        )
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), "401:permission denied: invalid access token");
+    assert_eq!(
+        err.to_string(),
+        "401:permission denied: invalid access token"
+    );
     assert_eq!(err.remote_status(), Some(401));
     service.shutdown().await;
 }
@@ -145,7 +173,11 @@ async fn silent_responder_gives_nats_timeout_within_the_configured_timeout() {
 
     assert_eq!(err, NatsRequestError::Timeout);
     assert_eq!(err.to_string(), "nats: timeout");
-    assert!(started.elapsed() < Duration::from_secs(5), "timeout honoured: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "timeout honoured: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -171,17 +203,29 @@ async fn malformed_request_gets_error_reply_and_responder_keeps_serving() {
 
     for (payload, expected) in [
         ("{}", r#"{"error":"400:invalid request: missing data"}"#),
-        (r#"{"data":null}"#, r#"{"error":"400:invalid request: missing data"}"#),
+        (
+            r#"{"data":null}"#,
+            r#"{"error":"400:invalid request: missing data"}"#,
+        ),
     ] {
         let reply = client
             .request(subjects::AUTHENTICATION, payload.to_owned().into())
             .await
             .unwrap();
-        assert_eq!(std::str::from_utf8(&reply.payload).unwrap(), expected, "payload {payload}");
+        assert_eq!(
+            std::str::from_utf8(&reply.payload).unwrap(),
+            expected,
+            "payload {payload}"
+        );
     }
-    let garbage = client.request(subjects::AUTHENTICATION, "not json at all".into()).await.unwrap();
+    let garbage = client
+        .request(subjects::AUTHENTICATION, "not json at all".into())
+        .await
+        .unwrap();
     assert!(
-        std::str::from_utf8(&garbage.payload).unwrap().starts_with(r#"{"error":"400:invalid request"#),
+        std::str::from_utf8(&garbage.payload)
+            .unwrap()
+            .starts_with(r#"{"error":"400:invalid request"#),
         "{:?}",
         garbage.payload
     );
@@ -189,7 +233,12 @@ async fn malformed_request_gets_error_reply_and_responder_keeps_serving() {
     // Still serving.
     let typed = NatsClient::new(client.clone(), Duration::from_secs(2));
     let user: User = typed
-        .request(subjects::AUTHENTICATION, &Text { value: "Bearer good".into() })
+        .request(
+            subjects::AUTHENTICATION,
+            &Text {
+                value: "Bearer good".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(user, alice());
@@ -210,7 +259,9 @@ async fn two_responders_in_queue_group_q_share_requests() {
                 let counts = counts.clone();
                 async move {
                     *counts.lock().unwrap().entry(replica).or_default() += 1;
-                    Ok(Text { value: replica.into() })
+                    Ok(Text {
+                        value: replica.into(),
+                    })
                 }
             })
             .await
@@ -228,9 +279,14 @@ async fn two_responders_in_queue_group_q_share_requests() {
     }
 
     let counts = counts.lock().unwrap().clone();
-    assert_eq!(counts.values().sum::<usize>(), 60, "each request answered once: {counts:?}");
+    assert_eq!(
+        counts.values().sum::<usize>(),
+        60,
+        "each request answered once: {counts:?}"
+    );
     assert!(
-        counts.get("replica-1").copied().unwrap_or(0) > 0 && counts.get("replica-2").copied().unwrap_or(0) > 0,
+        counts.get("replica-1").copied().unwrap_or(0) > 0
+            && counts.get("replica-2").copied().unwrap_or(0) > 0,
         "both replicas answered: {counts:?}"
     );
     for service in services {
