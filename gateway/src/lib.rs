@@ -1,1 +1,29 @@
-//! placeholder
+//! A Kong-compatible API gateway on Cloudflare's Pingora.
+//!
+//! It reads a Kong declarative file (`gateway.yml`), routes and load-balances requests to upstream
+//! targets, runs plugins (the API-key check against the auth replicas), and swaps in a new config
+//! atomically when the file changes.
+//!
+//! # Layout
+//! - [`cli`]: command line (`run`, `check`).
+//! - [`config`]: the file format (`raw`), validation with paths and lines, the validated `model`.
+//! - [`router`]: Kong's route matching, path normalisation and upstream path rules; pure.
+//! - [`balancer`]: smooth weighted round robin, least connections, consistent hashing; pure.
+//! - [`runtime`]: the immutable snapshot a request uses (routes, destinations, plugin chains).
+//! - [`plugins`]: plugin instances and chains (`api_key`).
+//! - [`proxy`]: the `ProxyHttp` implementation, one job per phase.
+//! - [`responses`]: the gateway's own answers (Kong's bodies) and request ids.
+//! - [`reload`]: file watching, SIGHUP and the atomic swap.
+//! - [`server`]: assembling the Pingora server (`run`) and `check`.
+#![forbid(unsafe_code)]
+
+pub mod balancer;
+pub mod cli;
+pub mod config;
+pub mod plugins;
+pub mod proxy;
+pub mod reload;
+pub mod responses;
+pub mod router;
+pub mod runtime;
+pub mod server;

@@ -1,0 +1,120 @@
+//! The declarative config: read → parse ([`raw`]) → validate into the [`model`] the rest of the crate
+//! uses. Every problem is reported at once, each with its path and line.
+//!
+//! - [`raw`]: serde types mirroring Kong's file format.
+//! - [`validate`]: defaults, references, ranges; collects every error.
+//! - [`model`]: the validated config.
+//! - [`locate`]: path → line in the YAML text.
+
+use std::{fmt, path::Path};
+
+pub mod locate;
+pub mod model;
+pub mod raw;
+pub mod validate;
+
+pub use model::Config;
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConfigError {
+    /// Where: `services[1].routes[0].paths[0]` (empty for the whole document).
+    pub path: String,
+    /// 1-based line in the file, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(document)"
+        } else {
+            &self.path
+        };
+        match self.line {
+            Some(line) => write!(f, "line {line}: {path}: {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
+        }
+    }
+}
+
+/// Every problem found in one config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors {
+    /// Where the text came from (a file path, `admin API`, ...).
+    pub origin: String,
+    /// The problems, in file order.
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: invalid configuration ({} problem{})",
+            self.origin,
+            self.errors.len(),
+            if self.errors.len() == 1 { "" } else { "s" }
+        )?;
+        for error in &self.errors {
+            write!(f, "\n  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads and validates the file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let origin = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, &origin),
+        Err(err) => Err(ConfigErrors {
+            origin,
+            errors: vec![ConfigError {
+                path: String::new(),
+                line: None,
+                message: format!("cannot read the file: {err}"),
+            }],
+        }),
+    }
+}
+
+/// Parses and validates `text` (YAML or JSON); `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
+    let fail = |errors: Vec<ConfigError>| ConfigErrors {
+        origin: origin.to_owned(),
+        errors,
+    };
+    let value: serde_yaml::Value = match serde_yaml::from_str(text) {
+        Ok(serde_yaml::Value::Null) => {
+            return Err(fail(vec![ConfigError {
+                path: String::new(),
+                line: None,
+                message: "expected a declarative configuration, got an empty document".to_owned(),
+            }]));
+        }
+        Ok(value) => value,
+        Err(err) => {
+            return Err(fail(vec![ConfigError {
+                path: String::new(),
+                line: err.location().map(|location| location.line()),
+                message: format!("not valid YAML or JSON: {err}"),
+            }]));
+        }
+    };
+    validate::validate(value).map_err(|mut errors| {
+        let lines = locate::LineIndex::build(text);
+        for error in &mut errors {
+            error.line = lines.line_of(&error.path);
+        }
+        errors.sort_by_key(|error| error.line.unwrap_or(usize::MAX));
+        fail(errors)
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+//! `apikey-auth-plugin` (spec gateway.md section 2, api.md 7.3 and D6).
+//!
+//! A request needs an `x-api-key` header; a missing or empty one is answered here with 401 and the
+//! services' envelope, without calling auth. Paths `^/[^/]+/health$` skip the check. Otherwise the key
+//! is verified by `GET <verification_url>` with the key; a non-200 answer goes back to the client as
+//! is, a 200 lets the request through.
+//!
+//! Our additions: verdicts are cached (`cache_ttl` for 200, `negative_cache_ttl` for 4xx), concurrent
+//! checks of one key share one call (single flight), URLs are used round robin and a URL that fails
+//! (transport error, timeout or 5xx) is skipped for the next one. Failures are never cached.
+
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use moka::{Expiry, future::Cache};
+use pingora::http::RequestHeader;
+
+use super::{Flow, LocalResponse};
+use crate::{config::model::ApiKeyAuthConfig, responses};
+
+/// The API-key header.
+const API_KEY_HEADER: &str = "x-api-key";
+/// Most keys whose verdicts are kept.
+const MAX_CACHED_KEYS: u64 = 100_000;
+/// The 401 body for a missing key: the auth service's own envelope (D6).
+const MISSING_KEY_BODY: &str =
+    r#"{"code":"10001","status":401,"message":"permission denied: missing x-api-key header"}"#;
+
+/// What auth said about a key.
+#[derive(Debug, Clone)]
+struct Verdict {
+    status: u16,
+    body: Bytes,
+}
+
+/// Why a key could not be verified (not cached).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct VerificationFailed(String);
+
+/// Positive verdicts live `cache_ttl`, negative ones `negative_cache_ttl`.
+struct VerdictExpiry {
+    positive: Duration,
+    negative: Duration,
+}
+
+impl Expiry<String, Verdict> for VerdictExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        verdict: &Verdict,
+        _now: Instant,
+    ) -> Option<Duration> {
+        Some(if verdict.status == 200 {
+            self.positive
+        } else {
+            self.negative
+        })
+    }
+}
+
+/// One configured `apikey-auth-plugin` instance.
+pub struct ApiKeyAuth {
+    config: ApiKeyAuthConfig,
+    client: reqwest::Client,
+    verdicts: Cache<String, Verdict>,
+    next_url: AtomicUsize,
+}
+
+impl std::fmt::Debug for ApiKeyAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyAuth")
+            .field("verification_urls", &self.config.verification_urls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiKeyAuth {
+    /// A plugin instance with an empty cache.
+    pub fn new(config: ApiKeyAuthConfig) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .no_proxy()
+            .build()
+            .unwrap_or_else(|err| {
+                tracing::error!(error.message = %err, "cannot build the verification client with its settings; using defaults");
+                reqwest::Client::new()
+            });
+        let verdicts = Cache::builder()
+            .max_capacity(MAX_CACHED_KEYS)
+            .expire_after(VerdictExpiry {
+                positive: config.cache_ttl,
+                negative: config.negative_cache_ttl,
+            })
+            .build();
+        Self {
+            config,
+            client,
+            verdicts,
+            next_url: AtomicUsize::new(0),
+        }
+    }
+
+    /// The access phase: lets the request through or answers it.
+    pub async fn access(&self, request: &RequestHeader, path: &str) -> Flow {
+        if is_health_path(path) {
+            return Flow::Continue;
+        }
+        let key = match request
+            .headers
+            .get(API_KEY_HEADER)
+            .and_then(|value| value.to_str().ok())
+        {
+            Some(key) if !key.is_empty() => key,
+            _ => {
+                return Flow::Respond(LocalResponse {
+                    status: 401,
+                    body: Bytes::from_static(MISSING_KEY_BODY.as_bytes()),
+                    content_type: responses::JSON,
+                });
+            }
+        };
+        let verdict = match self.verdicts.get(key).await {
+            Some(verdict) => verdict,
+            None => {
+                let owned = key.to_owned();
+                match self
+                    .verdicts
+                    .try_get_with(owned.clone(), self.verify(owned))
+                    .await
+                {
+                    Ok(verdict) => verdict,
+                    Err(err) => {
+                        tracing::warn!(error.message = %err, "API key verification failed");
+                        return Flow::Respond(responses::plugin_error(
+                            503,
+                            "API key verification is unavailable",
+                        ));
+                    }
+                }
+            }
+        };
+        if verdict.status == 200 {
+            Flow::Continue
+        } else {
+            Flow::Respond(LocalResponse {
+                status: verdict.status,
+                body: verdict.body,
+                content_type: responses::JSON,
+            })
+        }
+    }
+
+    /// Asks the verification URLs, starting at the next one in turn and failing over once.
+    async fn verify(&self, key: String) -> Result<Verdict, VerificationFailed> {
+        let urls = &self.config.verification_urls;
+        let first = self.next_url.fetch_add(1, Ordering::Relaxed);
+        let attempts = urls.len().min(2);
+        let mut last_error = String::new();
+        for attempt in 0..attempts {
+            let url = &urls[(first + attempt) % urls.len()].url;
+            match self
+                .client
+                .get(url)
+                .header(API_KEY_HEADER, &key)
+                .send()
+                .await
+            {
+                Ok(response) if response.status().is_server_error() => {
+                    last_error = format!("{url} answered {}", response.status());
+                }
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    match response.bytes().await {
+                        Ok(body) => return Ok(Verdict { status, body }),
+                        Err(err) => last_error = format!("{url}: {err}"),
+                    }
+                }
+                Err(err) => last_error = format!("{url}: {err}"),
+            }
+            tracing::warn!(url = %url, error.message = %last_error, "verification URL failed; trying the next one");
+        }
+        Err(VerificationFailed(last_error))
+    }
+}
+
+/// `^/[^/]+/health$`: a service's health endpoint needs no key (D6).
+fn is_health_path(path: &str) -> bool {
+    path.strip_prefix('/')
+        .and_then(|rest| rest.strip_suffix("/health"))
+        .is_some_and(|service| !service.is_empty() && !service.contains('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_paths_are_one_segment_then_health() {
+        for (path, expected) in [
+            ("/auth/health", true),
+            ("/blog/health", true),
+            ("/health", false),
+            ("//health", false),
+            ("/auth/x/health", false),
+            ("/auth/healthz", false),
+            ("/auth/health/", false),
+        ] {
+            assert_eq!(is_health_path(path), expected, "{path}");
+        }
+    }
+}

@@ -1,0 +1,496 @@
+//! The Pingora proxy: [`Gateway`] implements `ProxyHttp`, one job per phase.
+//!
+//! - `request_filter`: take the config snapshot once, normalise the path, match a route, run its
+//!   plugins, compute the upstream URI. Answers 404/503 and plugin exits itself.
+//! - `upstream_peer`: pick a target (skipping the ones this request already tried) and set the
+//!   service's timeouts.
+//! - `upstream_request_filter`: rewrite the path, `Host` and the `X-Forwarded-*` headers.
+//! - `response_filter`: `Via`, latency headers and the request id.
+//! - `fail_to_connect` / `error_while_proxy`: retries within the service's `retries`.
+//! - `fail_to_proxy`: Kong's 502/503/504 bodies instead of Pingora's empty 502.
+
+use std::{
+    borrow::Cow,
+    net::IpAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use http::header;
+use pingora::{
+    Error, ErrorSource, ErrorType, Result,
+    http::{RequestHeader, ResponseHeader},
+    protocols::l4::socket::SocketAddr as PingoraAddr,
+    proxy::{FailToProxy, ProxyHttp, Session},
+    upstreams::peer::HttpPeer,
+};
+
+use crate::{
+    balancer::ActiveGuard,
+    plugins::{Flow, LocalResponse},
+    responses::{GatewayError, REQUEST_ID_HEADER, RequestId},
+    router::{escape_path, normalize_path, upstream_path},
+    runtime::{Destination, Runtime},
+};
+
+/// `Via` and `Server` value.
+const VIA: &str = concat!("1.1 gateway/", env!("CARGO_PKG_VERSION"));
+
+/// Most targets one request may try; bounded so `Ctx` never allocates for them.
+const MAX_TRIES: usize = 16;
+
+/// The proxy service's shared state.
+pub struct Gateway {
+    state: Arc<ArcSwap<Runtime>>,
+    idle_timeout: Duration,
+}
+
+impl Gateway {
+    /// A proxy serving whatever snapshot `state` holds; `idle_timeout` bounds pooled connections.
+    pub fn new(state: Arc<ArcSwap<Runtime>>, idle_timeout: Duration) -> Self {
+        Self {
+            state,
+            idle_timeout,
+        }
+    }
+}
+
+/// Per-request state.
+pub struct Ctx {
+    /// The snapshot this request uses from start to end.
+    runtime: Option<Arc<Runtime>>,
+    request_id: RequestId,
+    started: Instant,
+    route: Option<usize>,
+    service: Option<usize>,
+    /// The rewritten upstream URI (path and query), when it differs from the client's.
+    upstream_uri: Option<String>,
+    /// The stripped prefix (`X-Forwarded-Prefix`).
+    forwarded_prefix: Option<String>,
+    /// Balancer indices already tried.
+    tried: [usize; MAX_TRIES],
+    tries: usize,
+    /// Balancer index of the current target.
+    current: Option<usize>,
+    /// Counts this request on its target while it is in flight (least-connections).
+    active: Option<ActiveGuard>,
+    upstream_started: Option<Instant>,
+    /// Set when the gateway decides the answer itself before any upstream error.
+    failure: Option<GatewayError>,
+}
+
+impl Ctx {
+    fn tried(&self) -> &[usize] {
+        &self.tried[..self.tries.min(MAX_TRIES)]
+    }
+
+    fn service_retries(&self) -> usize {
+        match (&self.runtime, self.service) {
+            (Some(runtime), Some(service)) => runtime.services[service].service.retries as usize,
+            _ => 0,
+        }
+    }
+}
+
+/// What `request_filter` decided.
+enum Decision {
+    Proxy {
+        route: usize,
+        service: usize,
+        upstream_uri: Option<String>,
+        forwarded_prefix: Option<String>,
+    },
+    Respond(LocalResponse),
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        Ctx {
+            runtime: None,
+            request_id: RequestId::generate(),
+            started: Instant::now(),
+            route: None,
+            service: None,
+            upstream_uri: None,
+            forwarded_prefix: None,
+            tried: [0; MAX_TRIES],
+            tries: 0,
+            current: None,
+            active: None,
+            upstream_started: None,
+            failure: None,
+        }
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        let runtime = self.state.load_full();
+        let decision = decide(&runtime, session.req_header(), &ctx.request_id).await;
+        ctx.runtime = Some(runtime);
+        match decision {
+            Decision::Proxy {
+                route,
+                service,
+                upstream_uri,
+                forwarded_prefix,
+            } => {
+                ctx.route = Some(route);
+                ctx.service = Some(service);
+                ctx.upstream_uri = upstream_uri;
+                ctx.forwarded_prefix = forwarded_prefix;
+                Ok(false)
+            }
+            Decision::Respond(response) => {
+                write_local_response(session, ctx, &response).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    async fn upstream_peer(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        let runtime = ctx.runtime.clone().ok_or_else(|| {
+            Error::explain(
+                ErrorType::InternalError,
+                "BUG: no snapshot in upstream_peer",
+            )
+        })?;
+        let service_index = ctx.service.ok_or_else(|| {
+            Error::explain(ErrorType::InternalError, "BUG: no service in upstream_peer")
+        })?;
+        let service = &runtime.services[service_index];
+        let addr = match &service.destination {
+            Destination::Upstream(upstream) => {
+                let client_ip = client_ip(session);
+                let ip_bytes = client_ip.map(ip_octets);
+                let key = upstream.hash_key(
+                    session.req_header(),
+                    ip_bytes.as_ref().map(|(bytes, len)| &bytes[..*len]),
+                );
+                match upstream.balancer.select(key, ctx.tried()) {
+                    Some(index) => {
+                        let target = &upstream.balancer.targets()[index];
+                        ctx.current = Some(index);
+                        ctx.active = Some(ActiveGuard::new(target.state.clone()));
+                        target.state.addr
+                    }
+                    None => {
+                        ctx.failure = Some(if ctx.tries == 0 {
+                            GatewayError::NoPeer
+                        } else {
+                            GatewayError::BadGateway
+                        });
+                        return Err(Error::explain(
+                            ErrorType::HTTPStatus(503),
+                            "no peer available",
+                        ));
+                    }
+                }
+            }
+            Destination::Single {
+                target: Some(target),
+                ..
+            } => {
+                ctx.active = Some(ActiveGuard::new(target.clone()));
+                target.addr
+            }
+            Destination::Single { target: None, .. } => {
+                ctx.failure = Some(GatewayError::NameResolution);
+                return Err(Error::explain(
+                    ErrorType::HTTPStatus(503),
+                    "name resolution failed",
+                ));
+            }
+        };
+        if let Some(index) = ctx.current
+            && ctx.tries < MAX_TRIES
+        {
+            ctx.tried[ctx.tries] = index;
+        }
+        ctx.tries += 1;
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        let settings = &service.service;
+        peer.options.connection_timeout = Some(settings.connect_timeout);
+        peer.options.read_timeout = Some(settings.read_timeout);
+        peer.options.write_timeout = Some(settings.write_timeout);
+        peer.options.idle_timeout = Some(self.idle_timeout);
+        Ok(Box::new(peer))
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        ctx.upstream_started = Some(Instant::now());
+        let (Some(runtime), Some(route), Some(service)) = (&ctx.runtime, ctx.route, ctx.service)
+        else {
+            return Err(Error::explain(
+                ErrorType::InternalError,
+                "BUG: upstream request without a route",
+            ));
+        };
+        if let Some(uri) = &ctx.upstream_uri {
+            upstream_request.set_raw_path(uri.as_bytes())?;
+        }
+        let client_host = session.req_header().headers.get(header::HOST).cloned();
+        if !runtime.route(route).preserve_host {
+            let host = match &runtime.services[service].destination {
+                Destination::Upstream(upstream) => ctx
+                    .current
+                    .and_then(|index| upstream.host_headers.get(index))
+                    .map(String::as_str),
+                Destination::Single { host_header, .. } => Some(host_header.as_str()),
+            };
+            if let Some(host) = host {
+                upstream_request.insert_header(header::HOST, host)?;
+            }
+        }
+        let client_ip = client_ip(session);
+        if let Some(ip) = client_ip {
+            let ip = ip.to_string();
+            let forwarded_for = match upstream_request.headers.get("x-forwarded-for") {
+                Some(existing) => format!("{}, {ip}", String::from_utf8_lossy(existing.as_bytes())),
+                None => ip.clone(),
+            };
+            upstream_request.insert_header("x-forwarded-for", forwarded_for)?;
+            upstream_request.insert_header("x-real-ip", ip)?;
+        }
+        upstream_request.insert_header("x-forwarded-proto", "http")?;
+        if let Some(host) = client_host {
+            let host_only = host
+                .to_str()
+                .ok()
+                .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name).to_owned());
+            if let Some(host_only) = host_only {
+                upstream_request.insert_header("x-forwarded-host", host_only)?;
+            }
+        }
+        if let Some(port) = server_port(session) {
+            upstream_request.insert_header("x-forwarded-port", port)?;
+        }
+        let original_path = session.req_header().uri.path().to_owned();
+        upstream_request.insert_header("x-forwarded-path", original_path)?;
+        if let Some(prefix) = &ctx.forwarded_prefix {
+            upstream_request.insert_header("x-forwarded-prefix", prefix.as_str())?;
+        }
+        upstream_request.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        let now = Instant::now();
+        let upstream_started = ctx.upstream_started.unwrap_or(now);
+        let via = match upstream_response.headers.get(header::VIA) {
+            Some(existing) => format!("{}, {VIA}", String::from_utf8_lossy(existing.as_bytes())),
+            None => VIA.to_owned(),
+        };
+        upstream_response.insert_header(header::VIA, via)?;
+        upstream_response.insert_header(
+            "x-kong-upstream-latency",
+            millis(now.saturating_duration_since(upstream_started)),
+        )?;
+        upstream_response.insert_header(
+            "x-kong-proxy-latency",
+            millis(upstream_started.saturating_duration_since(ctx.started)),
+        )?;
+        upstream_response.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
+        Ok(())
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        peer: &HttpPeer,
+        ctx: &mut Ctx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        // Nothing was sent yet: another try is always safe (Kong: nginx `proxy_next_upstream error timeout`).
+        if ctx.tries <= ctx.service_retries() {
+            e.set_retry(true);
+        }
+        tracing::debug!(peer = %peer, tries = ctx.tries, error = %e, "connect failed");
+        e
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut Ctx,
+        client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("peer: {peer}"));
+        // Retry only what is safe: an idempotent request whose body we still hold, on a pooled
+        // connection the upstream had closed (Pingora's policy), and within the service's retries.
+        if ctx.tries > ctx.service_retries()
+            || !session.req_header().method.is_idempotent()
+            || session.as_ref().retry_buffer_truncated()
+        {
+            e.set_retry(false);
+        } else {
+            e.retry.decide_reuse(client_reused);
+        }
+        e
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+        let failure = ctx.failure.or_else(|| classify(e));
+        let Some(failure) = failure else {
+            // The client is gone; nothing to answer.
+            return FailToProxy {
+                error_code: 0,
+                can_reuse_downstream: false,
+            };
+        };
+        let response = failure.response(&ctx.request_id);
+        let status = response.status;
+        if session.response_written().is_none()
+            && let Err(err) = write_local_response(session, ctx, &response).await
+        {
+            tracing::debug!(error = %err, "cannot send the error response");
+        }
+        FailToProxy {
+            error_code: status,
+            can_reuse_downstream: false,
+        }
+    }
+}
+
+/// Route matching, plugins and the upstream URI, for one request against one snapshot.
+async fn decide(runtime: &Runtime, request: &RequestHeader, request_id: &RequestId) -> Decision {
+    let raw_path = request.uri.path();
+    let path = normalize_path(raw_path);
+    let host = request
+        .headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| request.uri.host());
+    let Some((route_index, matched)) =
+        runtime.find_route(request.method.as_str(), host, &path, &request.headers)
+    else {
+        return Decision::Respond(GatewayError::NoRoute.response(request_id));
+    };
+    let route = runtime.route(route_index);
+    let Some(service_index) = route.service else {
+        return Decision::Respond(GatewayError::NoService.response(request_id));
+    };
+    let chain = &runtime.route_plugins[route_index];
+    if !chain.is_empty()
+        && let Flow::Respond(response) = chain.access(request, &path).await
+    {
+        return Decision::Respond(response);
+    }
+    let service = &runtime.services[service_index].service;
+    let normalised = matches!(path, Cow::Owned(_));
+    let (upstream_uri, forwarded_prefix) =
+        if route.strip_path || service.path.is_some() || normalised {
+            let upstream = upstream_path(
+                service.path.as_deref(),
+                &path,
+                route.strip_path,
+                matched.matched_len,
+                route.path_handling,
+            );
+            let mut uri = escape_path(&upstream).into_owned();
+            if let Some(query) = request.uri.query() {
+                uri.push('?');
+                uri.push_str(query);
+            }
+            let prefix = (route.strip_path && matched.matched_len > 0)
+                .then(|| path[..matched.matched_len].to_owned());
+            (Some(uri), prefix)
+        } else {
+            (None, None)
+        };
+    Decision::Proxy {
+        route: route_index,
+        service: service_index,
+        upstream_uri,
+        forwarded_prefix,
+    }
+}
+
+/// Writes a gateway-generated response.
+async fn write_local_response(
+    session: &mut Session,
+    ctx: &Ctx,
+    response: &LocalResponse,
+) -> Result<()> {
+    let mut header = ResponseHeader::build(response.status, Some(6))?;
+    header.insert_header(header::CONTENT_TYPE, response.content_type)?;
+    header.insert_header(header::CONTENT_LENGTH, response.body.len())?;
+    header.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
+    header.insert_header("x-kong-response-latency", millis(ctx.started.elapsed()))?;
+    header.insert_header(header::SERVER, VIA.trim_start_matches("1.1 "))?;
+    let head = session.req_header().method == http::Method::HEAD;
+    session
+        .write_response_header(Box::new(header), head)
+        .await?;
+    if !head {
+        session
+            .write_response_body(Some(response.body.clone()), true)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Maps an error Pingora raised to Kong's answer; `None` when the client is gone.
+fn classify(e: &Error) -> Option<GatewayError> {
+    match e.etype() {
+        ErrorType::ConnectTimedout | ErrorType::ReadTimedout | ErrorType::WriteTimedout
+            if e.esource() == &ErrorSource::Upstream =>
+        {
+            Some(GatewayError::Timeout)
+        }
+        _ => match e.esource() {
+            ErrorSource::Upstream => Some(GatewayError::BadGateway),
+            ErrorSource::Downstream => match e.etype() {
+                ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed => None,
+                ErrorType::ReadTimedout | ErrorType::WriteTimedout => None,
+                _ => Some(GatewayError::BadRequest),
+            },
+            ErrorSource::Internal | ErrorSource::Unset => Some(GatewayError::Internal),
+        },
+    }
+}
+
+fn client_ip(session: &Session) -> Option<IpAddr> {
+    match session.client_addr()? {
+        PingoraAddr::Inet(addr) => Some(addr.ip()),
+        _ => None,
+    }
+}
+
+fn server_port(session: &Session) -> Option<u16> {
+    match session.server_addr()? {
+        PingoraAddr::Inet(addr) => Some(addr.port()),
+        _ => None,
+    }
+}
+
+/// The octets of an IP, on the stack.
+fn ip_octets(ip: IpAddr) -> ([u8; 16], usize) {
+    let mut bytes = [0u8; 16];
+    match ip {
+        IpAddr::V4(v4) => {
+            bytes[..4].copy_from_slice(&v4.octets());
+            (bytes, 4)
+        }
+        IpAddr::V6(v6) => (v6.octets(), 16),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,263 @@
+//! Hot reload (spec gateway.md section 4): the config file is re-read when it changes on disk (the
+//! directory is watched, so editors that replace the file by rename work), on SIGHUP, and on request
+//! of the admin API. The new file is validated and a whole new [`Runtime`] is built off the request
+//! path; only then is it swapped in, atomically. A refused file changes nothing and is logged with
+//! every error's path and line; [`ReloadStatus`] keeps the outcome for the admin API.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use notify::{RecursiveMode, Watcher};
+use pingora::{server::ShutdownWatch, services::background::BackgroundService};
+use tokio::sync::mpsc;
+
+use crate::{
+    config::{self, ConfigError, ConfigErrors},
+    runtime::Runtime,
+};
+
+/// How long file events are gathered before one reload (editors write in several steps).
+const DEBOUNCE: Duration = Duration::from_millis(50);
+
+/// What triggered a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReloadSource {
+    /// The file changed on disk.
+    File,
+    /// SIGHUP.
+    Signal,
+    /// `POST /config`.
+    Admin,
+}
+
+/// The outcome of the last reload attempt.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LastReload {
+    /// Whether the new config is live.
+    pub ok: bool,
+    /// When it was attempted.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: SystemTime,
+    /// What triggered it.
+    pub source: ReloadSource,
+    /// Every problem, when refused.
+    pub errors: Vec<ConfigError>,
+}
+
+/// Reload counters and the last outcome (admin `GET /status`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReloadStatus {
+    /// Attempts, SIGHUP included even when the file is unchanged.
+    pub count: u64,
+    /// Refused attempts.
+    pub failed: u64,
+    /// The last attempt.
+    pub last: Option<LastReload>,
+}
+
+fn rfc3339<S: serde::Serializer>(at: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    let formatted = time::OffsetDateTime::from(*at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(serde::ser::Error::custom)?;
+    serializer.serialize_str(&formatted)
+}
+
+/// Loads, validates and swaps configs into the shared state.
+#[derive(Debug)]
+pub struct Reloader {
+    path: PathBuf,
+    state: Arc<ArcSwap<Runtime>>,
+    status: Mutex<ReloadStatus>,
+}
+
+impl Reloader {
+    /// A reloader of the file at `path` into `state`.
+    pub fn new(path: PathBuf, state: Arc<ArcSwap<Runtime>>) -> Self {
+        Self {
+            path,
+            state,
+            status: Mutex::new(ReloadStatus::default()),
+        }
+    }
+
+    /// The config file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A copy of the reload counters.
+    pub fn status(&self) -> ReloadStatus {
+        self.status
+            .lock()
+            .map(|status| status.clone())
+            .unwrap_or_default()
+    }
+
+    /// Re-reads the file and swaps it in if valid.
+    pub async fn reload_file(&self, source: ReloadSource) -> Result<(), ConfigErrors> {
+        let path = self.path.clone();
+        let loaded = tokio::task::spawn_blocking(move || config::load(&path)).await;
+        let config = match loaded {
+            Ok(result) => result,
+            Err(join_error) => Err(ConfigErrors {
+                origin: self.path.display().to_string(),
+                errors: vec![ConfigError {
+                    path: String::new(),
+                    line: None,
+                    message: format!("BUG: config loading panicked: {join_error}"),
+                }],
+            }),
+        };
+        self.apply(config, source).await
+    }
+
+    /// Swaps in `config` (already parsed) or records why it was refused.
+    pub async fn apply(
+        &self,
+        config: Result<config::Config, ConfigErrors>,
+        source: ReloadSource,
+    ) -> Result<(), ConfigErrors> {
+        let outcome = match config {
+            Ok(config) => {
+                let current = self.state.load_full();
+                if config.gateway != current.config.gateway {
+                    tracing::warn!(
+                        "_gateway settings changed: listeners and threads are fixed at start; restart to apply them"
+                    );
+                }
+                // DNS resolution happens while building: keep it off the async workers.
+                let built =
+                    tokio::task::spawn_blocking(move || Runtime::build(config, Some(&current)))
+                        .await;
+                match built {
+                    Ok(runtime) => {
+                        self.state.store(Arc::new(runtime));
+                        Ok(())
+                    }
+                    Err(join_error) => Err(ConfigErrors {
+                        origin: self.path.display().to_string(),
+                        errors: vec![ConfigError {
+                            path: String::new(),
+                            line: None,
+                            message: format!("BUG: building the snapshot panicked: {join_error}"),
+                        }],
+                    }),
+                }
+            }
+            Err(errors) => Err(errors),
+        };
+        let mut status = self
+            .status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        status.count += 1;
+        match &outcome {
+            Ok(()) => {
+                tracing::info!(
+                    ?source,
+                    routes = self.state.load().config.routes.len(),
+                    "config reloaded"
+                );
+                status.last = Some(LastReload {
+                    ok: true,
+                    at: SystemTime::now(),
+                    source,
+                    errors: Vec::new(),
+                });
+            }
+            Err(errors) => {
+                status.failed += 1;
+                tracing::error!(?source, errors = %errors, "config refused; the running config stays");
+                status.last = Some(LastReload {
+                    ok: false,
+                    at: SystemTime::now(),
+                    source,
+                    errors: errors.errors.clone(),
+                });
+            }
+        }
+        outcome
+    }
+}
+
+/// The background service that watches the file and SIGHUP.
+pub struct ReloadService {
+    reloader: Arc<Reloader>,
+}
+
+impl ReloadService {
+    /// Reloads through `reloader`.
+    pub fn new(reloader: Arc<Reloader>) -> Self {
+        Self { reloader }
+    }
+}
+
+#[async_trait]
+impl BackgroundService for ReloadService {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let (events_tx, mut events) = mpsc::unbounded_channel::<()>();
+        let file_name = self.reloader.path.file_name().map(ToOwned::to_owned);
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event
+                && !event.kind.is_access()
+                && event
+                    .paths
+                    .iter()
+                    .any(|path| path.file_name() == file_name.as_deref())
+            {
+                let _ = events_tx.send(());
+            }
+        });
+        let directory = match self.reloader.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let _watcher = match watcher {
+            Ok(mut watcher) => match watcher.watch(&directory, RecursiveMode::NonRecursive) {
+                Ok(()) => Some(watcher),
+                Err(err) => {
+                    tracing::error!(error.message = %err, dir = %directory.display(), "cannot watch the config directory; reload with SIGHUP");
+                    None
+                }
+            },
+            Err(err) => {
+                tracing::error!(error.message = %err, "cannot start the file watcher; reload with SIGHUP");
+                None
+            }
+        };
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            Ok(signal) => Some(signal),
+            Err(err) => {
+                tracing::error!(error.message = %err, "cannot listen for SIGHUP");
+                None
+            }
+        };
+        tracing::info!(file = %self.reloader.path.display(), "watching the config for changes");
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                Some(()) = events.recv() => {
+                    // Gather the burst of events one save makes, then reload once.
+                    tokio::time::sleep(DEBOUNCE).await;
+                    while events.try_recv().is_ok() {}
+                    let _ = self.reloader.reload_file(ReloadSource::File).await;
+                }
+                Some(()) = async {
+                    match hangup.as_mut() {
+                        Some(signal) => signal.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let _ = self.reloader.reload_file(ReloadSource::Signal).await;
+                }
+            }
+        }
+    }
+}

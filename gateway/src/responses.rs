@@ -1,0 +1,131 @@
+//! The gateway's own answers, with Kong's status codes and bodies (spec gateway.md section 3), and
+//! the per-request id (`X-Kong-Request-Id`, 32 hex characters).
+
+use bytes::Bytes;
+
+use crate::plugins::LocalResponse;
+
+/// `Content-Type` of every gateway-generated body.
+pub const JSON: &str = "application/json; charset=utf-8";
+
+/// The request-id header, on every response and on the upstream request.
+pub const REQUEST_ID_HEADER: &str = "x-kong-request-id";
+
+/// A request id: 32 lowercase hex characters, kept on the stack.
+#[derive(Clone, Copy)]
+pub struct RequestId([u8; 32]);
+
+impl RequestId {
+    /// A fresh random id.
+    pub fn generate() -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let value: u128 = rand::random();
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            let nibble = (value >> (124 - 4 * i)) & 0xf;
+            *byte = HEX[usize::try_from(nibble).expect("BUG: a nibble fits usize")];
+        }
+        Self(out)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("BUG: request ids are ASCII hex")
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the gateway answered a request itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayError {
+    /// 404: no route matched.
+    NoRoute,
+    /// 503: the route has no service.
+    NoService,
+    /// 503: the service host does not resolve.
+    NameResolution,
+    /// 503: no healthy target with weight > 0.
+    NoPeer,
+    /// 502: connect failure / bad upstream response after retries.
+    BadGateway,
+    /// 504: the upstream timed out.
+    Timeout,
+    /// 400: malformed request.
+    BadRequest,
+    /// 500: our bug.
+    Internal,
+}
+
+impl GatewayError {
+    /// Status and Kong's message.
+    pub fn status_and_message(self) -> (u16, &'static str) {
+        match self {
+            Self::NoRoute => (404, "no Route matched with those values"),
+            Self::NoService => (503, "no Service found with those values"),
+            Self::NameResolution => (503, "name resolution failed"),
+            Self::NoPeer => (503, "failure to get a peer from the ring-balancer"),
+            Self::BadGateway => (
+                502,
+                "An invalid response was received from the upstream server",
+            ),
+            Self::Timeout => (504, "The upstream server is timing out"),
+            Self::BadRequest => (400, "Bad request"),
+            Self::Internal => (500, "An unexpected error occurred"),
+        }
+    }
+
+    /// The response: `{"message": ..., "request_id": ...}`.
+    pub fn response(self, request_id: &RequestId) -> LocalResponse {
+        let (status, message) = self.status_and_message();
+        LocalResponse {
+            status,
+            body: Bytes::from(format!(
+                r#"{{"message":"{message}","request_id":"{}"}}"#,
+                request_id.as_str()
+            )),
+            content_type: JSON,
+        }
+    }
+}
+
+/// A plugin's own exit: `{"message": ...}` (Kong's `kong.response.exit`).
+pub fn plugin_error(status: u16, message: &str) -> LocalResponse {
+    LocalResponse {
+        status,
+        body: Bytes::from(serde_json::json!({ "message": message }).to_string()),
+        content_type: JSON,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_32_hex_characters_and_differ() {
+        let a = RequestId::generate();
+        let b = RequestId::generate();
+        assert_eq!(a.as_str().len(), 32);
+        assert!(
+            a.as_str()
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_ne!(a.as_str(), b.as_str());
+    }
+
+    #[test]
+    fn gateway_errors_render_kong_bodies() {
+        let id = RequestId::generate();
+        let response = GatewayError::NoRoute.response(&id);
+        assert_eq!(response.status, 404);
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["message"], "no Route matched with those values");
+        assert_eq!(body["request_id"], id.as_str());
+    }
+}

@@ -1,0 +1,310 @@
+//! The running configuration: one immutable snapshot ([`Runtime`]) built from a validated
+//! [`Config`] — compiled route table, per-service destinations with live balancers, and each route's
+//! resolved plugin chain. Swapped whole on reload; each request keeps the one it started with.
+//!
+//! Building resolves target host names (blocking DNS: done off the request path, at start and in the
+//! reload service) and carries over the live state ([`TargetState`]: health, in-flight counts) of every
+//! target that exists in the previous snapshot too.
+
+use std::{
+    collections::HashMap,
+    net::{SocketAddr, ToSocketAddrs},
+    sync::Arc,
+    time::Duration,
+};
+
+use pingora::http::RequestHeader;
+
+use crate::{
+    balancer::{Algorithm, BalancedTarget, Balancer, TargetState},
+    config::{
+        Config,
+        model::{HashOn, PluginConfig, PluginScope, Route, Service, ServiceTarget},
+        validate::route_spec,
+    },
+    plugins::{PluginChain, PluginInstance, api_key::ApiKeyAuth},
+    router::{RouteMatch, RouteTable},
+};
+
+/// One immutable snapshot of everything a request needs.
+#[derive(Debug)]
+pub struct Runtime {
+    /// The config it was built from (admin API, `GET /config`).
+    pub config: Arc<Config>,
+    /// Compiled routes of enabled services; see [`Runtime::find_route`].
+    routes: RouteTable,
+    /// Route-table index → index in `config.routes`.
+    enabled_routes: Vec<usize>,
+    /// Per service (indices match `config.services`).
+    pub services: Vec<ServiceRuntime>,
+    /// Per route: the plugins that run for it (route > service > global).
+    pub route_plugins: Vec<PluginChain>,
+    /// Upstreams by name (admin API, health checks).
+    pub upstreams: Vec<Arc<UpstreamRuntime>>,
+}
+
+/// What the proxy needs of a service.
+#[derive(Debug)]
+pub struct ServiceRuntime {
+    /// The service config.
+    pub service: Service,
+    /// Where requests go.
+    pub destination: Destination,
+}
+
+/// A service's destination.
+#[derive(Debug)]
+pub enum Destination {
+    /// Balanced over an upstream's targets.
+    Upstream(Arc<UpstreamRuntime>),
+    /// One host; `None` when its name did not resolve (→ 503 `name resolution failed`).
+    Single {
+        /// The resolved target.
+        target: Option<Arc<TargetState>>,
+        /// The `Host` header sent upstream (`host[:port]`).
+        host_header: String,
+    },
+}
+
+/// An upstream with its balancer.
+#[derive(Debug)]
+pub struct UpstreamRuntime {
+    /// Name.
+    pub name: String,
+    /// What consistent hashing hashes on.
+    pub hash_on: HashOn,
+    /// The balancer over the resolved targets.
+    pub balancer: Balancer,
+    /// Per balancer target: the `Host` header to send (`host_header`, else `host[:port]`).
+    pub host_headers: Vec<String>,
+    /// Per balancer target: `host:port` as configured (admin API).
+    pub authorities: Vec<String>,
+    /// Targets whose names did not resolve (`host:port`).
+    pub unresolved: Vec<String>,
+}
+
+/// Resolves `host:port` to one socket address (IP literals need no DNS).
+pub fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    if let Ok(ip) = host.parse() {
+        return Some(SocketAddr::new(ip, port));
+    }
+    (host, port).to_socket_addrs().ok()?.next()
+}
+
+impl Runtime {
+    /// Builds a snapshot of `config`, reusing live target state from `previous`.
+    pub fn build(config: Config, previous: Option<&Runtime>) -> Self {
+        let config = Arc::new(config);
+        let mut carried: HashMap<(String, SocketAddr), Arc<TargetState>> = HashMap::new();
+        if let Some(previous) = previous {
+            for upstream in &previous.upstreams {
+                for target in upstream.balancer.targets() {
+                    carried.insert(
+                        (upstream.name.clone(), target.state.addr),
+                        target.state.clone(),
+                    );
+                }
+            }
+            for service in &previous.services {
+                if let Destination::Single {
+                    target: Some(state),
+                    ..
+                } = &service.destination
+                {
+                    carried.insert(
+                        (format!("service:{}", service.service.name), state.addr),
+                        state.clone(),
+                    );
+                }
+            }
+        }
+        let state_for = |owner: String, addr: SocketAddr| -> Arc<TargetState> {
+            carried
+                .get(&(owner, addr))
+                .cloned()
+                .unwrap_or_else(|| Arc::new(TargetState::new(addr)))
+        };
+
+        let upstreams: Vec<Arc<UpstreamRuntime>> = config
+            .upstreams
+            .iter()
+            .map(|upstream| {
+                let mut targets = Vec::new();
+                let mut host_headers = Vec::new();
+                let mut authorities = Vec::new();
+                let mut unresolved = Vec::new();
+                for target in &upstream.targets {
+                    match resolve(&target.host, target.port) {
+                        Some(addr) => {
+                            targets.push(BalancedTarget {
+                                state: state_for(upstream.name.clone(), addr),
+                                weight: target.weight,
+                            });
+                            host_headers.push(
+                                upstream
+                                    .host_header
+                                    .clone()
+                                    .unwrap_or_else(|| host_header(&target.host, target.port)),
+                            );
+                            authorities.push(target.authority());
+                        }
+                        None => {
+                            tracing::warn!(upstream = %upstream.name, target = %target.authority(), "target name does not resolve; it gets no traffic");
+                            unresolved.push(target.authority());
+                        }
+                    }
+                }
+                Arc::new(UpstreamRuntime {
+                    name: upstream.name.clone(),
+                    hash_on: upstream.hash_on.clone(),
+                    balancer: Balancer::new(upstream.algorithm, targets),
+                    host_headers,
+                    authorities,
+                    unresolved,
+                })
+            })
+            .collect();
+
+        let services = config
+            .services
+            .iter()
+            .map(|service| {
+                let destination = match &service.target {
+                    ServiceTarget::Upstream(index) => Destination::Upstream(upstreams[*index].clone()),
+                    ServiceTarget::Host { host, port } => {
+                        let target = resolve(host, *port)
+                            .map(|addr| state_for(format!("service:{}", service.name), addr));
+                        if target.is_none() {
+                            tracing::warn!(service = %service.name, host = %host, "service host does not resolve; requests get 503 until it does");
+                        }
+                        Destination::Single {
+                            target,
+                            host_header: host_header(host, *port),
+                        }
+                    }
+                };
+                ServiceRuntime {
+                    service: service.clone(),
+                    destination,
+                }
+            })
+            .collect();
+
+        // Enabled routes only: a disabled service's routes are dropped (Kong 3.x → 404).
+        let enabled_routes: Vec<usize> = (0..config.routes.len())
+            .filter(|&index| route_enabled(&config.routes[index], &config))
+            .collect();
+        let specs: Vec<_> = enabled_routes
+            .iter()
+            .map(|&index| route_spec(&config.routes[index]))
+            .collect();
+        let routes = RouteTable::build(&specs).unwrap_or_else(|errors| {
+            // Validation compiled the same specs, so this cannot happen; never panic on it though.
+            tracing::error!(?errors, "BUG: validated routes failed to compile");
+            RouteTable::build(&[]).expect("BUG: an empty route table always builds")
+        });
+
+        let instances: Vec<(PluginScope, PluginInstance)> = config
+            .plugins
+            .iter()
+            .map(|plugin| {
+                let instance = match &plugin.config {
+                    PluginConfig::ApiKeyAuth(settings) => {
+                        PluginInstance::ApiKeyAuth(Arc::new(ApiKeyAuth::new(settings.clone())))
+                    }
+                };
+                (plugin.scope, instance)
+            })
+            .collect();
+        let route_plugins = config
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(index, route)| PluginChain::resolve(&instances, index, route.service))
+            .collect();
+
+        Self {
+            config,
+            routes,
+            enabled_routes,
+            services,
+            route_plugins,
+            upstreams,
+        }
+    }
+
+    /// The route matching a request: (index in `config.routes`, how much of the path matched).
+    pub fn find_route(
+        &self,
+        method: &str,
+        host: Option<&str>,
+        path: &str,
+        headers: &http::HeaderMap,
+    ) -> Option<(usize, RouteMatch)> {
+        let found = self.routes.find(method, host, path, headers)?;
+        Some((self.enabled_routes[found.route], found))
+    }
+
+    /// The route at `index` of `config.routes`.
+    pub fn route(&self, index: usize) -> &Route {
+        &self.config.routes[index]
+    }
+}
+
+fn route_enabled(route: &Route, config: &Config) -> bool {
+    route
+        .service
+        .is_none_or(|service| config.services[service].enabled)
+}
+
+/// `host` or `host:port` when the port is not 80 (Kong's rule for plain HTTP).
+fn host_header(host: &str, port: u16) -> String {
+    if port == 80 {
+        host.to_owned()
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+impl UpstreamRuntime {
+    /// The consistent-hashing key of a request, if the upstream hashes.
+    pub fn hash_key<'a>(
+        &self,
+        request: &'a RequestHeader,
+        client_ip: Option<&'a [u8]>,
+    ) -> Option<&'a [u8]> {
+        if self.balancer.algorithm() != Algorithm::ConsistentHashing {
+            return None;
+        }
+        match &self.hash_on {
+            HashOn::None => None,
+            HashOn::Ip => client_ip,
+            HashOn::Path => Some(request.uri.path().as_bytes()),
+            HashOn::Header(name) => request
+                .headers
+                .get(name.as_str())
+                .map(|value| value.as_bytes()),
+            HashOn::Cookie(name) => request
+                .headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(';'))
+                .find_map(|pair| {
+                    let (key, value) = pair.trim().split_once('=')?;
+                    (key == name).then_some(value.as_bytes())
+                }),
+            HashOn::QueryArg(name) => request.uri.query().and_then(|query| {
+                query.split('&').find_map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    (key == name).then_some(value.as_bytes())
+                })
+            }),
+        }
+    }
+}
+
+/// How long an idle pooled upstream connection may be reused.
+pub fn idle_timeout(config: &Config) -> Duration {
+    config.gateway.upstream_idle_timeout
+}

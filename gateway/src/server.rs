@@ -1,0 +1,120 @@
+//! Assembles and runs the Pingora server, and implements `gateway check`.
+//!
+//! Pingora's `run_forever` may fork and never returns: nothing here starts a thread or a runtime
+//! before it (style.md), and every background job is a Pingora service.
+
+use std::{path::Path, process::ExitCode, sync::Arc};
+
+use arc_swap::ArcSwap;
+use pingora::{
+    server::{
+        Server,
+        configuration::{Opt, ServerConf},
+    },
+    services::background::background_service,
+};
+
+use crate::{
+    cli::RunArgs,
+    config,
+    proxy::Gateway,
+    reload::{ReloadService, Reloader},
+    runtime::Runtime,
+};
+
+/// Exit status for an unusable config at start (EX_CONFIG).
+const EXIT_CONFIG: u8 = 78;
+
+/// `gateway check FILE`: prints every problem; 0 when valid, 1 otherwise.
+pub fn check(file: &Path) -> ExitCode {
+    match config::load(file) {
+        Ok(config) => {
+            println!(
+                "{}: ok ({} services, {} routes, {} upstreams, {} plugins)",
+                file.display(),
+                config.services.len(),
+                config.routes.len(),
+                config.upstreams.len(),
+                config.plugins.len()
+            );
+            for service in &config.services {
+                if let config::model::ServiceTarget::Host { host, port } = &service.target
+                    && crate::runtime::resolve(host, *port).is_none()
+                {
+                    println!(
+                        "warning: service {:?}: host {host:?} does not resolve here; requests get 503 until it does",
+                        service.name
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `gateway run`: serves until stopped. Returns only when the config cannot be used.
+pub fn run(args: &RunArgs) -> ExitCode {
+    let mut config = match config::load(&args.config) {
+        Ok(config) => config,
+        Err(errors) => {
+            tracing::error!(errors = %errors, "cannot start");
+            eprintln!("{errors}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Some(listen) = args.proxy_listen {
+        config.gateway.proxy_listen = listen;
+    }
+    if let Some(listen) = args.admin_listen {
+        config.gateway.admin_listen = listen;
+    }
+    if let Some(threads) = args.threads.filter(|threads| *threads > 0) {
+        config.gateway.threads = threads;
+    }
+    let settings = config.gateway.clone();
+    let runtime = Runtime::build(config, None);
+    tracing::info!(
+        routes = runtime.config.routes.len(),
+        services = runtime.config.services.len(),
+        upstreams = runtime.config.upstreams.len(),
+        "config loaded"
+    );
+    let state = Arc::new(ArcSwap::from_pointee(runtime));
+
+    let mut conf = ServerConf {
+        threads: settings.threads,
+        upstream_keepalive_pool_size: settings.upstream_keepalive_pool_size,
+        grace_period_seconds: Some(5),
+        graceful_shutdown_timeout_seconds: Some(5),
+        ..ServerConf::default()
+    };
+    conf.daemon = args.daemon;
+    let opt = Opt {
+        upgrade: args.upgrade,
+        daemon: args.daemon,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    server.bootstrap();
+
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gateway::new(state.clone(), settings.upstream_idle_timeout),
+        "proxy",
+    );
+    proxy.add_tcp(&settings.proxy_listen.to_string());
+    server.add_service(proxy);
+
+    let reloader = Arc::new(Reloader::new(args.config.clone(), state));
+    server.add_service(background_service(
+        "config reload",
+        ReloadService::new(reloader),
+    ));
+
+    tracing::info!(proxy = %settings.proxy_listen, threads = settings.threads, "gateway starting");
+    server.run_forever()
+}
