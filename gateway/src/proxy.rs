@@ -40,6 +40,10 @@ const VIA: &str = concat!("1.1 gateway/", env!("CARGO_PKG_VERSION"));
 
 /// Most targets one request may try; bounded so `Ctx` never allocates for them.
 const MAX_TRIES: usize = 16;
+/// Largest single header field (name + value) accepted, as nginx's `large_client_header_buffers`.
+const MAX_HEADER_FIELD_BYTES: usize = 16 * 1024;
+/// Largest header block accepted.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The proxy service's shared state.
 pub struct Gateway {
@@ -369,6 +373,9 @@ impl ProxyHttp for Gateway {
 
 /// Route matching, plugins and the upstream URI, for one request against one snapshot.
 async fn decide(runtime: &Runtime, request: &RequestHeader, request_id: &RequestId) -> Decision {
+    if headers_too_large(request) {
+        return Decision::Respond(GatewayError::HeaderTooLarge.response(request_id));
+    }
     let raw_path = request.uri.path();
     let path = normalize_path(raw_path);
     let host = request
@@ -419,6 +426,22 @@ async fn decide(runtime: &Runtime, request: &RequestHeader, request_id: &Request
         upstream_uri,
         forwarded_prefix,
     }
+}
+
+/// Whether one header field or the whole block exceeds nginx-like limits.
+fn headers_too_large(request: &RequestHeader) -> bool {
+    let mut total = request
+        .uri
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    for (name, value) in &request.headers {
+        let field = name.as_str().len() + value.len();
+        if field > MAX_HEADER_FIELD_BYTES {
+            return true;
+        }
+        total += field;
+    }
+    total > MAX_HEADER_BYTES
 }
 
 /// Writes a gateway-generated response.

@@ -57,6 +57,8 @@ pub enum GatewayError {
     Timeout,
     /// 400: malformed request.
     BadRequest,
+    /// 400: a header line or the whole header block is too large (nginx's 494, sent as 400).
+    HeaderTooLarge,
     /// 500: our bug.
     Internal,
 }
@@ -75,6 +77,7 @@ impl GatewayError {
             ),
             Self::Timeout => (504, "The upstream server is timing out"),
             Self::BadRequest => (400, "Bad request"),
+            Self::HeaderTooLarge => (400, "Request header or cookie too large"),
             Self::Internal => (500, "An unexpected error occurred"),
         }
     }

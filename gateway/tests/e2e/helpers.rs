@@ -1,0 +1,253 @@
+//! Test harness: upstream servers, a fake auth, and the gateway process with its config file.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::PathBuf,
+    process::Command,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+    routing::get,
+};
+use testkit::{ChildGuard, free_port, wait_for_tcp, wait_until_async};
+
+/// An upstream HTTP server that answers every request with JSON describing it, and counts.
+#[derive(Clone)]
+pub struct Upstream {
+    pub addr: SocketAddr,
+    hits: Arc<AtomicUsize>,
+}
+
+#[derive(Clone)]
+struct UpstreamState {
+    name: &'static str,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn echo(State(state): State<UpstreamState>, request: Request) -> impl IntoResponse {
+    state.hits.fetch_add(1, Ordering::Relaxed);
+    let headers: HashMap<String, String> = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    if request.uri().path().ends_with("/slow") {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    Json(serde_json::json!({
+        "upstream": state.name,
+        "method": request.method().as_str(),
+        "path": path,
+        "headers": headers,
+    }))
+}
+
+impl Upstream {
+    /// Starts an echo server named `name` on a free port.
+    pub async fn start(name: &'static str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let app = Router::new().fallback(echo).with_state(UpstreamState {
+            name,
+            hits: hits.clone(),
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { addr, hits }
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn target(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Requests served so far.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::Relaxed)
+    }
+}
+
+/// A fake auth `/verify/apikey`: `good` → 200, `expired` → 401, anything else → 403; counts calls.
+#[derive(Clone)]
+pub struct FakeAuth {
+    pub addr: SocketAddr,
+    calls: Arc<AtomicUsize>,
+    /// Artificial latency of each verification, to make concurrent checks overlap.
+    _delay: Arc<Mutex<Duration>>,
+}
+
+#[derive(Clone)]
+struct AuthState {
+    calls: Arc<AtomicUsize>,
+    delay: Arc<Mutex<Duration>>,
+}
+
+async fn verify(State(state): State<AuthState>, headers: HeaderMap) -> impl IntoResponse {
+    state.calls.fetch_add(1, Ordering::SeqCst);
+    let delay = *state.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
+    let envelope = |status: u16, message: &str| {
+        let code = if status == 200 { "10000" } else { "10001" };
+        Json(serde_json::json!({"code": code, "status": status, "message": message}))
+    };
+    match headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        Some("good") => (StatusCode::OK, envelope(200, "success")),
+        Some("expired") => (
+            StatusCode::UNAUTHORIZED,
+            envelope(401, "permission denied: key expired"),
+        ),
+        _ => (
+            StatusCode::FORBIDDEN,
+            envelope(403, "permission denied: invalid x-api-key"),
+        ),
+    }
+}
+
+impl FakeAuth {
+    /// Starts the fake auth on a free port; each verification takes `delay`.
+    pub async fn start(delay: Duration) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let delay = Arc::new(Mutex::new(delay));
+        let app = Router::new()
+            .route("/verify/apikey", get(verify))
+            .with_state(AuthState {
+                calls: calls.clone(),
+                delay: delay.clone(),
+            });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            addr,
+            calls,
+            _delay: delay,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>/verify/apikey`.
+    pub fn url(&self) -> String {
+        format!("http://{}/verify/apikey", self.addr)
+    }
+
+    /// Verification calls received.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// The gateway binary with its config file in a temp dir.
+pub struct Gateway {
+    pub port: u16,
+    pub config_path: PathBuf,
+    _dir: tempfile::TempDir,
+    pub process: ChildGuard,
+}
+
+/// The `_gateway` block that puts the proxy on `port` (prepend to test configs).
+pub fn gateway_block(port: u16) -> String {
+    format!("_gateway:\n  proxy_listen: \"127.0.0.1:{port}\"\n  threads: 2\n")
+}
+
+impl Gateway {
+    /// Writes `config` (without `_gateway`; it is added) and starts the gateway on a free port.
+    pub fn start(config: &str) -> Self {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("gateway.yml");
+        std::fs::write(&config_path, format!("{}{config}", gateway_block(port))).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gateway"));
+        command
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "info");
+        let process = ChildGuard::spawn("gateway", command).unwrap();
+        wait_for_tcp(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|err| panic!("gateway did not start: {err}\n{}", process.logs()));
+        Self {
+            port,
+            config_path,
+            _dir: dir,
+            process,
+        }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Replaces the config atomically (write a temp file, rename over), as editors do.
+    pub fn replace_config(&self, config: &str) {
+        let temp = self.config_path.with_extension("tmp");
+        std::fs::write(&temp, format!("{}{config}", gateway_block(self.port))).unwrap();
+        std::fs::rename(&temp, &self.config_path).unwrap();
+    }
+
+    /// Waits until the gateway's log contains `needle` `count` times.
+    pub async fn wait_for_log(&self, needle: &str, count: usize) {
+        wait_until_async(
+            &format!("{count}× {needle:?} in the gateway log"),
+            Duration::from_secs(5),
+            || {
+                let logs = self.process.logs();
+                async move { logs.matches(needle).count() >= count }
+            },
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{err}\n{}", self.process.logs()));
+    }
+}
+
+/// A JSON GET through the gateway: (status, body).
+pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+/// Runs `gateway check` on `path`: (exit code, stdout + stderr).
+pub fn run_check(path: &std::path::Path) -> (i32, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .arg("check")
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+/// The seed's Kong file `name` (copied verbatim from `shared/fixtures/kong`).
+pub fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
