@@ -321,6 +321,13 @@ fn bad_listen_address_in_gateway_block_is_refused() {
 fn the_repository_gateway_yml_is_valid() {
     let config = parse(include_str!("../../../gateway.yml"), "gateway.yml").unwrap();
     assert_eq!(config.services.len(), 2);
-    assert_eq!(config.upstreams.iter().map(|u| u.targets.len()).sum::<usize>(), 4);
+    assert_eq!(
+        config
+            .upstreams
+            .iter()
+            .map(|u| u.targets.len())
+            .sum::<usize>(),
+        4
+    );
     assert_eq!(config.gateway.proxy_listen.port(), 8000);
 }

@@ -263,7 +263,14 @@ impl Validator {
             .collect();
         if let Err(problems) = RouteTable::build(&specs) {
             for problem in problems {
-                let path = format!("{}.paths[{}]", routes[problem.route].path, problem.path);
+                let route = &routes[problem.route].path;
+                let path = if problem.message.starts_with("hosts:") {
+                    format!("{route}.hosts[{}]", problem.path)
+                } else if problem.message.starts_with("headers:") {
+                    format!("{route}.headers")
+                } else {
+                    format!("{route}.paths[{}]", problem.path)
+                };
                 self.error(path, problem.message);
             }
         }
