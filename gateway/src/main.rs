@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use gateway::cli::{Cli, Command};
 
+/// mimalloc: the proxy allocates per request (headers, buffers); glibc malloc showed up as ~12% of
+/// CPU in profiles under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
