@@ -2,10 +2,14 @@
 //!
 //! # Layout
 //! - [`test`]: the README's test command — builds every binary, then runs every test.
-//! - `up` and `bench` (the local stack and the side-by-side benchmark) land with the stack issue.
+//! - [`up`]: the whole local stack (gateway, 2 auth + 2 blog replicas, NATS, Redis), seeded.
+//! - `bench` (the side-by-side benchmark) lands with the stack issue.
 #![forbid(unsafe_code)]
 
 pub mod test;
+pub mod up;
+
+pub use test::which;
 
 use std::{path::PathBuf, process::Command};
 

@@ -16,8 +16,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Run the whole local stack (not yet: lands with the stack issue).
-    Up,
+    /// Run the whole local stack: gateway on :8000, 2 auth + 2 blog replicas, seeded.
+    Up {
+        /// Run the services on this MongoDB (e.g. mongodb://localhost:27017) instead of SQLite.
+        #[arg(long)]
+        mongodb_url: Option<String>,
+    },
     /// Run the side-by-side benchmark (not yet: lands with the stack issue).
     Bench,
 }
@@ -25,8 +29,9 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Test { args } => xtask::test::run_all(&args),
-        Command::Up | Command::Bench => {
-            anyhow::bail!("not yet: `cargo xtask up` and `bench` arrive with the stack issue")
+        Command::Up { mongodb_url } => xtask::up::up(&xtask::up::UpOptions { mongodb_url }),
+        Command::Bench => {
+            anyhow::bail!("not yet: `cargo xtask bench` arrives with the stack issue")
         }
     }
 }

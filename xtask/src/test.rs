@@ -23,7 +23,14 @@ pub fn run_all(args: &[String]) -> anyhow::Result<()> {
     run(test)
 }
 
-fn which(binary: &str) -> Option<String> {
+/// The path of `binary` on `PATH` (or in the sbin directories Debian uses for servers).
+pub fn which(binary: &str) -> Option<String> {
+    for dir in ["/usr/sbin", "/usr/local/sbin"] {
+        let path = format!("{dir}/{binary}");
+        if std::path::Path::new(&path).exists() {
+            return Some(path);
+        }
+    }
     let output = Command::new("sh")
         .args(["-c", &format!("command -v {binary}")])
         .output()
