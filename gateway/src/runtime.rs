@@ -308,3 +308,44 @@ impl UpstreamRuntime {
 pub fn idle_timeout(config: &Config) -> Duration {
     config.gateway.upstream_idle_timeout
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    fn config_with(targets: &[&str]) -> Config {
+        let targets: String = targets
+            .iter()
+            .map(|t| format!("      - target: \"{t}\"\n"))
+            .collect();
+        let text = format!(
+            "_format_version: \"3.0\"\nservices:\n  - name: s\n    url: http://pool\n    routes: [{{paths: [/s]}}]\nupstreams:\n  - name: pool\n    targets:\n{targets}"
+        );
+        config::parse(&text, "test").unwrap()
+    }
+
+    #[test]
+    fn rebuilding_keeps_the_live_state_of_targets_present_in_both_configs() {
+        let first = Runtime::build(config_with(&["127.0.0.1:9001", "127.0.0.1:9002"]), None);
+        let kept = first.upstreams[0].balancer.targets()[0].state.clone();
+        kept.healthy
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+
+        let second = Runtime::build(
+            config_with(&["127.0.0.1:9001", "127.0.0.1:9003"]),
+            Some(&first),
+        );
+
+        let targets = second.upstreams[0].balancer.targets();
+        assert!(
+            Arc::ptr_eq(&targets[0].state, &kept),
+            "9001 keeps its state"
+        );
+        assert!(!targets[0].state.is_healthy(), "and so its health");
+        assert!(
+            targets[1].state.is_healthy(),
+            "9003 is new and starts healthy"
+        );
+    }
+}
