@@ -1,5 +1,26 @@
-//! `auth-service`: not built yet; the foundation gives it the shared envelope, NATS layer and config.
+//! `auth-service`: gomicro-compatible authentication over HTTP and NATS, on SQLite or MongoDB
+//! (spec `api.md` sections 0-4, 7 and D1-D14).
 //!
 //! # Layout
-//! Follows `shared/style.md` (configuration, startup, domain, ops, store, http, nats) as it lands.
+//! - [`cli`]: the subcommands serve (default), keygen, seed.
+//! - [`configuration`]: [`Settings`](configuration::Settings) from the contract's variables.
+//! - [`startup`]: [`Application`](startup::Application): connect, bind, serve, shut down gracefully.
+//! - [`state`]: [`AppState`](state::AppState), shared by HTTP and NATS.
+//! - [`domain`]: ids, roles, users, keystores, validated sign-up/sign-in input.
+//! - [`ops`]: the use cases (sign-up, authenticate, ...), called by both [`http`] and [`nats`].
+//! - [`store`]: the [`AuthStore`](store::AuthStore) trait, SQLite and MongoDB backends.
+//! - [`tokens`]: RS256 JWTs; [`keygen`]: RSA key pairs.
+//! - [`http`]: axum routes; [`nats`]: the NATS responders.
 #![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod configuration;
+pub mod domain;
+pub mod http;
+pub mod keygen;
+pub mod nats;
+pub mod ops;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod tokens;

@@ -1,0 +1,74 @@
+//! The command line: `auth-service [serve]`, `auth-service keygen`, `auth-service seed [--api-key K]`.
+
+use clap::{Parser, Subcommand};
+use shared::{
+    config::{ConfigErrors, Env, RunMode, Source},
+    shutdown::shutdown_signal,
+    telemetry,
+};
+
+use crate::{
+    configuration::{KeySettings, SeedSettings, Settings},
+    keygen, ops,
+    startup::Application,
+    store,
+};
+
+/// Exit code for a bad configuration (linkerd's `EX_USAGE`).
+pub const EXIT_CONFIG: u8 = 64;
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(about = "gomicro-compatible auth service")]
+pub struct Cli {
+    /// What to do; serving is the default.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP and NATS (the default).
+    Serve,
+    /// Write a fresh 2048-bit RSA pair to RSA_PRIVATE_KEY_PATH / RSA_PUBLIC_KEY_PATH.
+    Keygen,
+    /// Insert the roles, an API key and the admin user into DATABASE_URL (idempotent).
+    Seed {
+        /// The API key to insert.
+        #[arg(long, default_value = ops::DEFAULT_API_KEY)]
+        api_key: String,
+    },
+}
+
+/// Runs `command` with settings from the process environment over `./.env`.
+pub async fn run(command: Option<Command>) -> anyhow::Result<()> {
+    let env = Env::load()?;
+    let mode = env
+        .get("GO_MODE")
+        .and_then(|mode| mode.parse().ok())
+        .unwrap_or(RunMode::Debug);
+    telemetry::init("auth-service", mode, "info");
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(Settings::load(&env)?).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Keygen => {
+            let keys = KeySettings::load(&env)?;
+            keygen::write_pair(&keys.private_key_path, &keys.public_key_path)?;
+            tracing::info!(private = %keys.private_key_path.display(), public = %keys.public_key_path.display(), "wrote a new RSA key pair");
+            Ok(())
+        }
+        Command::Seed { api_key } => {
+            let settings = SeedSettings::load(&env)?;
+            let store = store::connect(&settings.database.url, true).await?;
+            ops::seed(store.as_ref(), &api_key).await
+        }
+    }
+}
+
+/// Whether `err` is a configuration problem (exit [`EXIT_CONFIG`]).
+pub fn is_config_error(err: &anyhow::Error) -> bool {
+    err.is::<ConfigErrors>()
+}

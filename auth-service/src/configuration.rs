@@ -1,0 +1,345 @@
+//! [`Settings`]: every knob of the service, read from the contract's variable names (spec 7.1) plus
+//! `DATABASE_URL` (replaces the `DB_*` fields, D14), `BCRYPT_COST` (D8), `NATS_TIMEOUT_SEC` (D11) and
+//! `MAX_BODY_BYTES` (D12). Loading collects every problem into one [`ConfigErrors`].
+
+use std::path::PathBuf;
+
+use shared::config::{ConfigErrors, Reader, RunMode, Source};
+
+use crate::tokens::ClaimSettings;
+
+/// Default bcrypt cost for new passwords (D8; gomicro used 5).
+pub const DEFAULT_BCRYPT_COST: u32 = 10;
+/// Default request body limit (D12).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default NATS request timeout (D11).
+pub const DEFAULT_NATS_TIMEOUT_SECS: u64 = 10;
+
+/// All settings of a serving process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `GO_MODE`.
+    pub mode: RunMode,
+    /// `SERVER_HOST`, `SERVER_PORT` (0 = any free port), `MAX_BODY_BYTES`.
+    pub server: ServerSettings,
+    /// `DATABASE_URL`, `BCRYPT_COST`.
+    pub database: DatabaseSettings,
+    /// `REDIS_*`.
+    pub redis: RedisSettings,
+    /// `NATS_*`.
+    pub nats: NatsSettings,
+    /// `RSA_*`.
+    pub keys: KeySettings,
+    /// `TOKEN_*`, `*_TOKEN_VALIDITY_SEC`.
+    pub tokens: ClaimSettings,
+}
+
+/// HTTP listener.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Interface to bind.
+    pub host: String,
+    /// Port to bind; 0 picks a free one.
+    pub port: u16,
+    /// Larger bodies get 413.
+    pub max_body_bytes: usize,
+}
+
+/// Storage.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `sqlite://path` or `mongodb://.../db`.
+    pub url: String,
+    /// bcrypt cost of new hashes (4..=31).
+    pub bcrypt_cost: u32,
+}
+
+/// Redis (connected and pinged at start, checked by `/health`).
+#[derive(Clone)]
+pub struct RedisSettings {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `None` when empty or unset.
+    pub password: Option<String>,
+    /// Database number.
+    pub db: i64,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("db", &self.db)
+            .finish()
+    }
+}
+
+impl RedisSettings {
+    /// `redis://[:password@]host:port/db`, the password percent-encoded.
+    pub fn url(&self) -> String {
+        let auth = self
+            .password
+            .as_deref()
+            .map(|password| {
+                let encoded: String = password
+                    .bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect();
+                format!(":{encoded}@")
+            })
+            .unwrap_or_default();
+        format!("redis://{auth}{}:{}/{}", self.host, self.port, self.db)
+    }
+}
+
+/// NATS.
+#[derive(Debug, Clone)]
+pub struct NatsSettings {
+    /// `nats://host:port`.
+    pub url: String,
+    /// Micro service name (`auth`); also the subject prefix.
+    pub service_name: String,
+    /// Micro service version (SemVer).
+    pub service_version: String,
+    /// Request timeout, seconds.
+    pub timeout_secs: u64,
+}
+
+/// RSA key files.
+#[derive(Debug, Clone)]
+pub struct KeySettings {
+    /// PEM private key (PKCS#1 or PKCS#8).
+    pub private_key_path: PathBuf,
+    /// PEM public key (PKIX or PKCS#1).
+    pub public_key_path: PathBuf,
+}
+
+impl KeySettings {
+    /// Reads only the key paths (`auth-service keygen`).
+    pub fn load(source: &dyn Source) -> Result<Self, ConfigErrors> {
+        let mut reader = Reader::new(source);
+        let keys = read_keys(&mut reader);
+        reader.finish()?;
+        Ok(keys.expect("BUG: finish() fails when a required value is missing"))
+    }
+}
+
+fn read_keys(reader: &mut Reader<'_>) -> Option<KeySettings> {
+    let private: Option<String> = reader.required("RSA_PRIVATE_KEY_PATH");
+    let public: Option<String> = reader.required("RSA_PUBLIC_KEY_PATH");
+    Some(KeySettings {
+        private_key_path: private?.into(),
+        public_key_path: public?.into(),
+    })
+}
+
+/// Settings of `auth-service seed`: the database and the bcrypt cost only.
+#[derive(Debug, Clone)]
+pub struct SeedSettings {
+    /// The database to seed.
+    pub database: DatabaseSettings,
+}
+
+impl SeedSettings {
+    /// Reads `DATABASE_URL` and `BCRYPT_COST`.
+    pub fn load(source: &dyn Source) -> Result<Self, ConfigErrors> {
+        let mut reader = Reader::new(source);
+        let database = read_database(&mut reader);
+        reader.finish()?;
+        Ok(Self {
+            database: database.expect("BUG: finish() fails when a required value is missing"),
+        })
+    }
+}
+
+fn read_database(reader: &mut Reader<'_>) -> Option<DatabaseSettings> {
+    let url: Option<String> = reader.required("DATABASE_URL");
+    if let Some(url) = &url
+        && !(url.starts_with("sqlite:")
+            || url.starts_with("mongodb://")
+            || url.starts_with("mongodb+srv://"))
+    {
+        reader.problem(
+            "DATABASE_URL",
+            format!("{url:?} must start with sqlite: (e.g. sqlite://data/auth.db) or mongodb://"),
+        );
+    }
+    let bcrypt_cost = reader.optional("BCRYPT_COST", DEFAULT_BCRYPT_COST);
+    if !(4..=31).contains(&bcrypt_cost) {
+        reader.problem("BCRYPT_COST", format!("{bcrypt_cost} is outside 4..=31"));
+    }
+    Some(DatabaseSettings {
+        url: url?,
+        bcrypt_cost,
+    })
+}
+
+impl Settings {
+    /// Reads and validates every setting; `Err` lists every problem.
+    pub fn load(source: &dyn Source) -> Result<Self, ConfigErrors> {
+        let mut r = Reader::new(source);
+        let mode: Option<RunMode> = r.required("GO_MODE");
+        let host: Option<String> = r.required("SERVER_HOST");
+        let port: Option<u16> = r.required("SERVER_PORT");
+        let max_body_bytes = r.optional("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes == 0 {
+            r.problem("MAX_BODY_BYTES", "must be greater than 0");
+        }
+        let database = read_database(&mut r);
+        let redis_host: Option<String> = r.required("REDIS_HOST");
+        let redis_port: Option<u16> = r.required("REDIS_PORT");
+        let redis_password = r.optional_string("REDIS_PASSWORD");
+        let redis_db = r.optional("REDIS_DB", 0i64);
+        let nats_url: Option<String> = r.required("NATS_URL");
+        let service_name: Option<String> = r.required("NATS_SERVICE_NAME");
+        if let Some(name) = &service_name
+            && !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            r.problem(
+                "NATS_SERVICE_NAME",
+                format!("{name:?} must match ^[A-Za-z0-9-_]+$"),
+            );
+        }
+        let service_version: Option<String> = r.required("NATS_SERVICE_VERSION");
+        let timeout_secs = r.optional("NATS_TIMEOUT_SEC", DEFAULT_NATS_TIMEOUT_SECS);
+        if timeout_secs == 0 {
+            r.problem("NATS_TIMEOUT_SEC", "must be greater than 0");
+        }
+        let keys = read_keys(&mut r);
+        let access: Option<i64> = r.required("ACCESS_TOKEN_VALIDITY_SEC");
+        let refresh: Option<i64> = r.required("REFRESH_TOKEN_VALIDITY_SEC");
+        for (name, value) in [
+            ("ACCESS_TOKEN_VALIDITY_SEC", access),
+            ("REFRESH_TOKEN_VALIDITY_SEC", refresh),
+        ] {
+            if value.is_some_and(|secs| secs <= 0) {
+                r.problem(name, "must be greater than 0");
+            }
+        }
+        let issuer: Option<String> = r.required("TOKEN_ISSUER");
+        let audience: Option<String> = r.required("TOKEN_AUDIENCE");
+        r.finish()?;
+        let missing = "BUG: finish() fails when a required value is missing";
+        Ok(Self {
+            mode: mode.expect(missing),
+            server: ServerSettings {
+                host: host.expect(missing),
+                port: port.expect(missing),
+                max_body_bytes,
+            },
+            database: database.expect(missing),
+            redis: RedisSettings {
+                host: redis_host.expect(missing),
+                port: redis_port.expect(missing),
+                password: redis_password,
+                db: redis_db,
+            },
+            nats: NatsSettings {
+                url: nats_url.expect(missing),
+                service_name: service_name.expect(missing),
+                service_version: service_version.expect(missing),
+                timeout_secs,
+            },
+            keys: keys.expect(missing),
+            tokens: ClaimSettings {
+                issuer: issuer.expect(missing),
+                audience: audience.expect(missing),
+                access_validity_secs: access.expect(missing),
+                refresh_validity_secs: refresh.expect(missing),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::config::MapSource;
+
+    use super::*;
+
+    fn complete() -> MapSource {
+        MapSource::new([
+            ("GO_MODE", "test"),
+            ("SERVER_HOST", "127.0.0.1"),
+            ("SERVER_PORT", "0"),
+            ("DATABASE_URL", "sqlite://data/auth.db"),
+            ("REDIS_HOST", "127.0.0.1"),
+            ("REDIS_PORT", "6379"),
+            ("REDIS_PASSWORD", ""),
+            ("NATS_URL", "nats://127.0.0.1:4222"),
+            ("NATS_SERVICE_NAME", "auth"),
+            ("NATS_SERVICE_VERSION", "1.0.0"),
+            ("RSA_PRIVATE_KEY_PATH", "keys/private.pem"),
+            ("RSA_PUBLIC_KEY_PATH", "keys/public.pem"),
+            ("ACCESS_TOKEN_VALIDITY_SEC", "172800"),
+            ("REFRESH_TOKEN_VALIDITY_SEC", "604800"),
+            ("TOKEN_ISSUER", "api.goserve.afteracademy.com"),
+            ("TOKEN_AUDIENCE", "goserve.afteracademy.com"),
+        ])
+    }
+
+    #[test]
+    fn complete_settings_load_with_defaults() {
+        let settings = Settings::load(&complete()).unwrap();
+        assert_eq!(settings.database.bcrypt_cost, 10);
+        assert_eq!(settings.server.max_body_bytes, 1024 * 1024);
+        assert_eq!(settings.nats.timeout_secs, 10);
+        assert_eq!(
+            settings.redis.password, None,
+            "empty REDIS_PASSWORD means none"
+        );
+        assert_eq!(settings.redis.url(), "redis://127.0.0.1:6379/0");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut source = complete();
+        source.0.remove("TOKEN_ISSUER");
+        source
+            .set("SERVER_PORT", "http")
+            .set("DATABASE_URL", "postgres://x")
+            .set("BCRYPT_COST", "99");
+        source
+            .set("GO_MODE", "loud")
+            .set("NATS_SERVICE_NAME", "a b");
+        let errors = Settings::load(&source).unwrap_err();
+        let names: Vec<&str> = errors.0.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "GO_MODE",
+                "SERVER_PORT",
+                "DATABASE_URL",
+                "BCRYPT_COST",
+                "NATS_SERVICE_NAME",
+                "TOKEN_ISSUER"
+            ]
+        );
+    }
+
+    #[test]
+    fn redis_password_is_encoded_and_redacted() {
+        let mut source = complete();
+        source
+            .set("REDIS_PASSWORD", "p@ss word")
+            .set("REDIS_DB", "2");
+        let settings = Settings::load(&source).unwrap();
+        assert_eq!(
+            settings.redis.url(),
+            "redis://:p%40ss%20word@127.0.0.1:6379/2"
+        );
+        assert!(!format!("{:?}", settings.redis).contains("p@ss"));
+    }
+}
