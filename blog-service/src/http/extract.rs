@@ -1,0 +1,158 @@
+//! Extractors: the authorised caller (NATS authentication then authorization, spec 1.3 middleware),
+//! path ids, slugs and tags, and pagination. Every rejection is an envelope with the contract's text.
+
+use std::marker::PhantomData;
+
+use axum::{
+    extract::{FromRequestParts, Path, Query},
+    http::{header::AUTHORIZATION, request::Parts},
+};
+use shared::ApiError;
+
+use crate::{
+    domain::{Id, Page, Slug, is_uppercase},
+    ops::Caller,
+    state::AppState,
+};
+
+/// A role a route group requires.
+pub trait RoleCode {
+    /// The role code sent to `auth.authorization`.
+    const CODE: &'static str;
+}
+
+/// Role `AUTHOR` (`/author/*`).
+#[derive(Debug)]
+pub struct Author;
+impl RoleCode for Author {
+    const CODE: &'static str = "AUTHOR";
+}
+
+/// Role `EDITOR` (`/editor/*`).
+#[derive(Debug)]
+pub struct Editor;
+impl RoleCode for Editor {
+    const CODE: &'static str = "EDITOR";
+}
+
+/// A caller that auth authenticated and found holding role `R`. Must be the first extractor so that
+/// authentication precedes input validation, as gomicro's middlewares do.
+#[derive(Debug)]
+pub struct Authorized<R> {
+    /// Who is calling.
+    pub caller: Caller,
+    role: PhantomData<R>,
+}
+
+impl<R: RoleCode + Send + Sync> FromRequestParts<AppState> for Authorized<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // spec 1.3: the raw header value, `""` when missing; errors are passed on verbatim
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .unwrap_or_default();
+        let user = state
+            .auth
+            .authenticate(&header)
+            .await
+            .map_err(|err| ApiError::unauthorized(err.to_string()))?;
+        state
+            .auth
+            .authorize(&user, R::CODE)
+            .await
+            .map_err(|err| ApiError::forbidden(err.to_string()))?;
+        let id = Id::parse(&user.id)
+            .map_err(|_| ApiError::unauthorized("401:permission denied: invalid access claims"))?;
+        Ok(Self {
+            caller: Caller {
+                id,
+                view: user.into(),
+            },
+            role: PhantomData,
+        })
+    }
+}
+
+async fn path_text<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<String, ApiError> {
+    let Path(text) = Path::<String>::from_request_parts(parts, state)
+        .await
+        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    Ok(text)
+}
+
+/// A path `:id` (spec 0.5, D9) and the text the client sent.
+#[derive(Debug)]
+pub struct PathId {
+    /// The parsed id.
+    pub id: Id,
+    /// As written in the path (404 texts of private reads echo it).
+    pub raw: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_text(parts, state).await?;
+        let id = Id::parse(&raw).map_err(|err| ApiError::bad_request(err.to_string()))?;
+        Ok(Self { id, raw })
+    }
+}
+
+/// A path `:slug` (3..=200 code points).
+#[derive(Debug)]
+pub struct PathSlug(pub Slug);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathSlug {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_text(parts, state).await?;
+        Slug::parse(&raw).map(Self).map_err(ApiError::bad_request)
+    }
+}
+
+/// A path `:tag` (`required,uppercase`).
+#[derive(Debug)]
+pub struct PathTag(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathTag {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_text(parts, state).await?;
+        if raw.is_empty() {
+            return Err(ApiError::bad_request("tag is required"));
+        }
+        if !is_uppercase(&raw) {
+            return Err(ApiError::bad_request("tag must be uppercase"));
+        }
+        Ok(Self(raw))
+    }
+}
+
+/// `?page&limit` (spec 0.6); the first value of a repeated parameter wins, as in gin.
+#[derive(Debug)]
+pub struct PageQuery(pub Page);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        let first = |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        Page::parse(first("page"), first("limit"))
+            .map(Self)
+            .map_err(ApiError::bad_request)
+    }
+}

@@ -1,0 +1,100 @@
+//! Editor use cases (spec 1.3 `/editor/*`): any author's active blogs.
+
+use crate::{
+    domain::{Id, Page, Timestamp},
+    state::AppState,
+    store::{BlogChange, BlogList, Owner},
+};
+
+use super::{ItemBlog, OpsError, PrivateBlog, invalidate_public};
+
+/// `GET /editor/id/:id`: the active blog plus its author's profile; any failure is
+/// `<id as given> not found`.
+#[tracing::instrument(skip_all, fields(blog_id = %id), err(level = "debug"))]
+pub async fn get_editor_blog(
+    state: &AppState,
+    id: &Id,
+    raw_id: &str,
+) -> Result<PrivateBlog, OpsError> {
+    let not_found = || OpsError::IdNotFound(raw_id.to_owned());
+    let blog = state
+        .store
+        .find_by_id(id)
+        .await
+        .map_err(|_| not_found())?
+        .filter(|blog| blog.status)
+        .ok_or_else(not_found)?;
+    let author = state
+        .auth
+        .profile(&blog.author)
+        .await
+        .map_err(|_| not_found())?;
+    Ok(PrivateBlog::new(blog, author.into()))
+}
+
+/// `PUT /editor/publish/id/:id`: needs submitted and not yet published.
+#[tracing::instrument(skip_all, fields(editor_id = %editor, blog_id = %id), err(level = "debug"))]
+pub async fn publish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<(), OpsError> {
+    let blog = state
+        .store
+        .find_by_id(id)
+        .await?
+        .filter(|blog| blog.status)
+        .ok_or_else(|| OpsError::EditorBlogNotFound(id.clone()))?;
+    if blog.published {
+        return Err(OpsError::AlreadyPublished(id.clone()));
+    }
+    if !blog.submitted {
+        return Err(OpsError::NotSubmitted(id.clone()));
+    }
+    let now = Timestamp::now();
+    let change = BlogChange::Publish {
+        text: blog.draft_text.clone(),
+        published_at: blog.published_at.unwrap_or(now),
+    };
+    if !state
+        .store
+        .update(id, &Owner::Any, &change, editor, now)
+        .await?
+    {
+        return Err(OpsError::BlogNotFound);
+    }
+    // D3: a republish must not leave the old text in the cache
+    invalidate_public(state, &blog, None).await;
+    Ok(())
+}
+
+/// `PUT /editor/unpublish/id/:id`: needs published.
+#[tracing::instrument(skip_all, fields(editor_id = %editor, blog_id = %id), err(level = "debug"))]
+pub async fn unpublish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<(), OpsError> {
+    let blog = state
+        .store
+        .find_by_id(id)
+        .await?
+        .filter(|blog| blog.status)
+        .ok_or_else(|| OpsError::EditorBlogNotFound(id.clone()))?;
+    if !blog.published {
+        return Err(OpsError::NotPublished(id.clone()));
+    }
+    let change = BlogChange::Unpublish;
+    if !state
+        .store
+        .update(id, &Owner::Any, &change, editor, Timestamp::now())
+        .await?
+    {
+        return Err(OpsError::BlogNotFound);
+    }
+    invalidate_public(state, &blog, None).await;
+    Ok(())
+}
+
+/// `GET /editor/submitted|published`.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn list_editor_blogs(
+    state: &AppState,
+    list: BlogList,
+    page: Page,
+) -> Result<Vec<ItemBlog>, OpsError> {
+    let blogs = state.store.list(&list, page).await?;
+    Ok(blogs.into_iter().map(ItemBlog::from).collect())
+}

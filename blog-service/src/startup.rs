@@ -1,0 +1,140 @@
+//! [`Application`]: connects everything, binds the listener (port 0 allowed) and serves HTTP until the
+//! shutdown future resolves; then in-flight requests finish and the NATS micro service deregisters.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::Router;
+use shared::{
+    config::RunMode,
+    nats::{MicroService, NatsClient},
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    cache::BlogCache, configuration::Settings, http, nats::AuthClient, state::AppState, store,
+};
+
+/// How long start-up waits for Redis.
+const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A built, not yet running service.
+pub struct Application {
+    port: u16,
+    listener: TcpListener,
+    router: Router,
+    micro: MicroService,
+    state: AppState,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Start-up order of spec 7.1: database → Redis ping → NATS + micro service → router; then binds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        tracing::info!("connecting to the database");
+        let store = store::connect(&settings.database_url, settings.mode != RunMode::Test)
+            .await
+            .context("connect to the database")?;
+        tracing::info!("connecting to redis");
+        let redis = connect_redis(&settings).await?;
+        tracing::info!(url = %settings.nats.url, "connecting to nats");
+        let nats_client = async_nats::connect(&settings.nats.url)
+            .await
+            .with_context(|| format!("connect to NATS at {}", settings.nats.url))?;
+        let micro = MicroService::start(
+            &nats_client,
+            &settings.nats.service_name,
+            &settings.nats.service_version,
+        )
+        .await?;
+        let state = AppState {
+            auth: AuthClient::new(NatsClient::new(nats_client.clone(), settings.nats.timeout)),
+            settings: Arc::new(settings),
+            store,
+            cache: BlogCache::new(redis),
+            nats: nats_client,
+        };
+        let address = (
+            state.settings.server.host.as_str(),
+            state.settings.server.port,
+        );
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("bind {}:{}", address.0, address.1))?;
+        let port = listener
+            .local_addr()
+            .context("read the bound address")?
+            .port();
+        tracing::info!(port, "listening");
+        Ok(Self {
+            port,
+            listener,
+            router: http::router(state.clone()),
+            micro,
+            state,
+        })
+    }
+
+    /// The bound HTTP port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests reach the store through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops gracefully.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        let trigger = stop.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            trigger.cancel();
+        });
+        let http = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let micro = self.micro;
+        let nats = async move {
+            stop.cancelled().await;
+            micro.shutdown().await;
+        };
+        let (http, ()) = tokio::join!(http, nats);
+        http.context("serve HTTP")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn connect_redis(settings: &Settings) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let client = redis::Client::open(settings.redis.url()).context("parse the redis address")?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(crate::cache::CACHE_OP_TIMEOUT)
+        .set_response_timeout(crate::cache::CACHE_OP_TIMEOUT)
+        .set_number_of_retries(1);
+    let mut manager = tokio::time::timeout(
+        REDIS_CONNECT_TIMEOUT,
+        redis::aio::ConnectionManager::new_with_config(client, config),
+    )
+    .await
+    .context("connect to redis: timed out")?
+    .context("connect to redis")?;
+    let pong: String = redis::cmd("PING")
+        .query_async(&mut manager)
+        .await
+        .context("ping redis")?;
+    tracing::info!(reply = %pong, "connected to redis");
+    Ok(manager)
+}

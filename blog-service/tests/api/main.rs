@@ -1,0 +1,13 @@
+//! blog-service integration tests: one binary (zero2prod layout).
+//!
+//! In-process tests run the service on a random port against a real nats-server (with a small auth
+//! responder serving test users over real request-reply) and a real redis-server. `e2e` spawns the
+//! real auth-service and blog-service binaries.
+
+mod bad_input;
+mod cache;
+mod e2e;
+mod helpers;
+mod lifecycle;
+mod nats;
+mod validation;
