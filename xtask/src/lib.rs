@@ -13,9 +13,12 @@ pub use test::which;
 
 use std::{path::PathBuf, process::Command};
 
-/// The workspace root (the parent of this crate's manifest directory).
+/// The workspace root (the parent of this crate's manifest directory). `cargo run` sets
+/// `CARGO_MANIFEST_DIR` for the running process; it wins over the compile-time value so that a
+/// binary built from another checkout sharing the target dir still works on this one.
 pub fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest
         .parent()
         .map(PathBuf::from)

@@ -30,7 +30,6 @@ const REPLICAS: [(&str, &str, u16); 4] = [
     ("blog2", "blog-service", 8202),
 ];
 const GATEWAY_PORT: u16 = 8000;
-const ADMIN_PORT: u16 = 8001;
 const NATS_PORT: u16 = 4222;
 const REDIS_PORT: u16 = 6379;
 /// How long the stack may take to become healthy.
@@ -243,7 +242,6 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     println!();
     println!("The stack is up: gateway in front of 2 auth and 2 blog replicas.");
     println!("  gateway   http://localhost:{GATEWAY_PORT}");
-    println!("  admin     http://127.0.0.1:{ADMIN_PORT}");
     println!("  API key   {api_key}");
     println!("  logs      data/logs/");
     println!();
