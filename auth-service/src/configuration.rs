@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use shared::config::{ConfigErrors, Reader, RunMode, Source};
+pub use shared::config::{NatsSettings, RedisSettings};
 
 use crate::tokens::ClaimSettings;
 
@@ -12,8 +13,6 @@ use crate::tokens::ClaimSettings;
 pub const DEFAULT_BCRYPT_COST: u32 = 10;
 /// Default request body limit (D12).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Default NATS request timeout (D11).
-pub const DEFAULT_NATS_TIMEOUT_SECS: u64 = 10;
 
 /// All settings of a serving process.
 #[derive(Debug, Clone)]
@@ -52,67 +51,6 @@ pub struct DatabaseSettings {
     pub url: String,
     /// bcrypt cost of new hashes (4..=31).
     pub bcrypt_cost: u32,
-}
-
-/// Redis (connected and pinged at start, checked by `/health`).
-#[derive(Clone)]
-pub struct RedisSettings {
-    /// Host.
-    pub host: String,
-    /// Port.
-    pub port: u16,
-    /// `None` when empty or unset.
-    pub password: Option<String>,
-    /// Database number.
-    pub db: i64,
-}
-
-impl std::fmt::Debug for RedisSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisSettings")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("db", &self.db)
-            .finish()
-    }
-}
-
-impl RedisSettings {
-    /// `redis://[:password@]host:port/db`, the password percent-encoded.
-    pub fn url(&self) -> String {
-        let auth = self
-            .password
-            .as_deref()
-            .map(|password| {
-                let encoded: String = password
-                    .bytes()
-                    .map(|b| {
-                        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                            (b as char).to_string()
-                        } else {
-                            format!("%{b:02X}")
-                        }
-                    })
-                    .collect();
-                format!(":{encoded}@")
-            })
-            .unwrap_or_default();
-        format!("redis://{auth}{}:{}/{}", self.host, self.port, self.db)
-    }
-}
-
-/// NATS.
-#[derive(Debug, Clone)]
-pub struct NatsSettings {
-    /// `nats://host:port`.
-    pub url: String,
-    /// Micro service name (`auth`); also the subject prefix.
-    pub service_name: String,
-    /// Micro service version (SemVer).
-    pub service_version: String,
-    /// Request timeout, seconds.
-    pub timeout_secs: u64,
 }
 
 /// RSA key files.
@@ -196,27 +134,8 @@ impl Settings {
             r.problem("MAX_BODY_BYTES", "must be greater than 0");
         }
         let database = read_database(&mut r);
-        let redis_host: Option<String> = r.required("REDIS_HOST");
-        let redis_port: Option<u16> = r.required("REDIS_PORT");
-        let redis_password = r.optional_string("REDIS_PASSWORD");
-        let redis_db = r.optional("REDIS_DB", 0i64);
-        let nats_url: Option<String> = r.required("NATS_URL");
-        let service_name: Option<String> = r.required("NATS_SERVICE_NAME");
-        if let Some(name) = &service_name
-            && !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            r.problem(
-                "NATS_SERVICE_NAME",
-                format!("{name:?} must match ^[A-Za-z0-9-_]+$"),
-            );
-        }
-        let service_version: Option<String> = r.required("NATS_SERVICE_VERSION");
-        let timeout_secs = r.optional("NATS_TIMEOUT_SEC", DEFAULT_NATS_TIMEOUT_SECS);
-        if timeout_secs == 0 {
-            r.problem("NATS_TIMEOUT_SEC", "must be greater than 0");
-        }
+        let redis = RedisSettings::read(&mut r);
+        let nats = NatsSettings::read(&mut r);
         let keys = read_keys(&mut r);
         let access: Option<i64> = r.required("ACCESS_TOKEN_VALIDITY_SEC");
         let refresh: Option<i64> = r.required("REFRESH_TOKEN_VALIDITY_SEC");
@@ -240,18 +159,8 @@ impl Settings {
                 max_body_bytes,
             },
             database: database.expect(missing),
-            redis: RedisSettings {
-                host: redis_host.expect(missing),
-                port: redis_port.expect(missing),
-                password: redis_password,
-                db: redis_db,
-            },
-            nats: NatsSettings {
-                url: nats_url.expect(missing),
-                service_name: service_name.expect(missing),
-                service_version: service_version.expect(missing),
-                timeout_secs,
-            },
+            redis: redis.expect(missing),
+            nats: nats.expect(missing),
             keys: keys.expect(missing),
             tokens: ClaimSettings {
                 issuer: issuer.expect(missing),
@@ -295,7 +204,7 @@ mod tests {
         let settings = Settings::load(&complete()).unwrap();
         assert_eq!(settings.database.bcrypt_cost, 10);
         assert_eq!(settings.server.max_body_bytes, 1024 * 1024);
-        assert_eq!(settings.nats.timeout_secs, 10);
+        assert_eq!(settings.nats.timeout, std::time::Duration::from_secs(10));
         assert_eq!(
             settings.redis.password, None,
             "empty REDIS_PASSWORD means none"

@@ -3,9 +3,10 @@
 //!
 //! Services read the contract's variable names (spec `api.md` 7.1) from the process environment,
 //! with an optional `.env` file underneath (real variables win). Tests pass a [`MapSource`] and never
-//! touch the process environment.
+//! touch the process environment. The settings both services read the same way live here too:
+//! [`RedisSettings`] (`REDIS_*`) and [`NatsSettings`] (`NATS_*`).
 
-use std::{collections::HashMap, fmt, path::Path, str::FromStr};
+use std::{collections::HashMap, fmt, path::Path, str::FromStr, time::Duration};
 
 /// Where setting values come from.
 pub trait Source: Send + Sync {
@@ -222,6 +223,113 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Default NATS request timeout (D11: gomicro hard-coded 10 s).
+pub const DEFAULT_NATS_TIMEOUT_SECS: u64 = 10;
+
+/// Redis: `REDIS_HOST`, `REDIS_PORT`, `REDIS_PASSWORD` (empty means none), `REDIS_DB`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `None` when empty or unset.
+    pub password: Option<String>,
+    /// Database number.
+    pub db: i64,
+}
+
+impl fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("db", &self.db)
+            .finish()
+    }
+}
+
+impl RedisSettings {
+    /// Reads the `REDIS_*` variables; `None` when a required one is missing or invalid (recorded).
+    pub fn read(reader: &mut Reader<'_>) -> Option<Self> {
+        let host: Option<String> = reader.required("REDIS_HOST");
+        let port: Option<u16> = reader.required("REDIS_PORT");
+        let password = reader.optional_string("REDIS_PASSWORD");
+        let db = reader.optional("REDIS_DB", 0i64);
+        Some(Self {
+            host: host?,
+            port: port?,
+            password,
+            db,
+        })
+    }
+
+    /// `redis://[:password@]host:port/db`, the password percent-encoded.
+    pub fn url(&self) -> String {
+        let auth = self
+            .password
+            .as_deref()
+            .map(|password| {
+                let encoded: String = password
+                    .bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                            char::from(b).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect();
+                format!(":{encoded}@")
+            })
+            .unwrap_or_default();
+        format!("redis://{auth}{}:{}/{}", self.host, self.port, self.db)
+    }
+}
+
+/// NATS: `NATS_URL`, `NATS_SERVICE_NAME`, `NATS_SERVICE_VERSION`, `NATS_TIMEOUT_SEC` (D11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsSettings {
+    /// `nats://host:port`.
+    pub url: String,
+    /// Micro service name (`auth`, `blog`); also the subject prefix (spec 2.2).
+    pub service_name: String,
+    /// Micro service version (SemVer).
+    pub service_version: String,
+    /// How long a request waits for its reply.
+    pub timeout: Duration,
+}
+
+impl NatsSettings {
+    /// Reads the `NATS_*` variables; `None` when a required one is missing or invalid (recorded).
+    pub fn read(reader: &mut Reader<'_>) -> Option<Self> {
+        let url: Option<String> = reader.required("NATS_URL");
+        let service_name: Option<String> = reader.required("NATS_SERVICE_NAME");
+        if let Some(name) = &service_name
+            && !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            reader.problem(
+                "NATS_SERVICE_NAME",
+                format!("{name:?} must match ^[A-Za-z0-9-_]+$"),
+            );
+        }
+        let service_version: Option<String> = reader.required("NATS_SERVICE_VERSION");
+        let timeout_secs = reader.optional("NATS_TIMEOUT_SEC", DEFAULT_NATS_TIMEOUT_SECS);
+        if timeout_secs == 0 {
+            reader.problem("NATS_TIMEOUT_SEC", "must be greater than 0");
+        }
+        Some(Self {
+            url: url?,
+            service_name: service_name?,
+            service_version: service_version?,
+            timeout: Duration::from_secs(timeout_secs.max(1)),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +369,48 @@ mod tests {
         assert_eq!(reader.optional("BCRYPT_COST", 10u32), 10);
         assert_eq!(reader.optional_string("REDIS_PASSWORD"), None);
         assert!(reader.finish().is_ok());
+    }
+
+    #[test]
+    fn redis_and_nats_settings_read_their_variables() {
+        let source = MapSource::new([
+            ("REDIS_HOST", "127.0.0.1"),
+            ("REDIS_PORT", "6379"),
+            ("REDIS_PASSWORD", "p@ss word"),
+            ("REDIS_DB", "2"),
+            ("NATS_URL", "nats://127.0.0.1:4222"),
+            ("NATS_SERVICE_NAME", "auth"),
+            ("NATS_SERVICE_VERSION", "1.0.0"),
+        ]);
+        let mut reader = Reader::new(&source);
+        let redis = RedisSettings::read(&mut reader).unwrap();
+        let nats = NatsSettings::read(&mut reader).unwrap();
+        assert!(reader.finish().is_ok());
+        assert_eq!(redis.url(), "redis://:p%40ss%20word@127.0.0.1:6379/2");
+        assert!(
+            !format!("{redis:?}").contains("p@ss"),
+            "the password is redacted"
+        );
+        assert_eq!(nats.timeout, Duration::from_secs(DEFAULT_NATS_TIMEOUT_SECS));
+    }
+
+    #[test]
+    fn bad_nats_service_name_and_zero_timeout_are_problems() {
+        let source = MapSource::new([
+            ("NATS_URL", "nats://x:4222"),
+            ("NATS_SERVICE_NAME", "auth service"),
+            ("NATS_SERVICE_VERSION", "1.0.0"),
+            ("NATS_TIMEOUT_SEC", "0"),
+        ]);
+        let mut reader = Reader::new(&source);
+        let _ = NatsSettings::read(&mut reader);
+        let names: Vec<_> = reader
+            .finish()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["NATS_SERVICE_NAME", "NATS_TIMEOUT_SEC"]);
     }
 }
