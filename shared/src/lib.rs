@@ -10,6 +10,7 @@
 //!   panic → 500, body limit, request ids, hiding 500 details in release mode.
 //! - [`nats`]: NATS request-reply: wire envelope, subjects, typed client, micro-service responder.
 //! - [`messages`]: the message types both services exchange over NATS (`User`, `UserRole`, `Text`).
+//! - [`health`]: the `GET /health` report, deadline and rendering (D5).
 //! - [`config`]: settings sources (process env plus `.env`, or a map in tests) and error collection.
 //! - [`telemetry`]: the tracing subscriber set-up.
 //! - [`shutdown`]: the process shutdown signal.
@@ -18,6 +19,7 @@
 pub mod config;
 pub mod envelope;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod messages;
 pub mod nats;

@@ -1,0 +1,111 @@
+//! `GET /health` plumbing both services share (D5): each check runs under a deadline, the report
+//! names the failures, and it renders as 200 with `{"status":"OK","timestamp","checks"}` or as 503
+//! naming the failing checks. The checks themselves (database, Redis) stay in each service.
+
+use std::{collections::BTreeMap, future::Future, time::Duration};
+
+use serde::Serialize;
+
+use crate::{
+    ApiError,
+    envelope::{Success, success},
+};
+
+/// How long each check may take.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The outcome of each check, `Ok` or the reason.
+#[derive(Debug, Clone)]
+pub struct HealthReport {
+    /// `(name, result)`, e.g. for `database`, `nats`, `redis`.
+    pub checks: Vec<(&'static str, Result<(), String>)>,
+}
+
+/// The `data` of a healthy answer.
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// Always `OK`.
+    pub status: &'static str,
+    /// When the checks ran, as the service formats times.
+    pub timestamp: String,
+    /// Every check, `OK`.
+    pub checks: BTreeMap<&'static str, &'static str>,
+}
+
+impl HealthReport {
+    /// The checks that failed, as `name: reason`.
+    pub fn failures(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter_map(|(name, result)| result.as_ref().err().map(|why| format!("{name}: {why}")))
+            .collect()
+    }
+
+    /// D5: 200 with every check `OK`, else 503 naming the failing checks.
+    pub fn into_response(self, timestamp: String) -> Result<Success<Health>, ApiError> {
+        let failures = self.failures();
+        if !failures.is_empty() {
+            return Err(ApiError::Unavailable(format!(
+                "unhealthy: {}",
+                failures.join(", ")
+            )));
+        }
+        let checks = self.checks.iter().map(|(name, _)| (*name, "OK")).collect();
+        Ok(success(
+            "success",
+            Health {
+                status: "OK",
+                timestamp,
+                checks,
+            },
+        ))
+    }
+}
+
+/// Runs `check`, turning a run past [`CHECK_TIMEOUT`] into `Err("timed out")`.
+pub async fn within<F: Future<Output = Result<(), String>>>(check: F) -> Result<(), String> {
+    tokio::time::timeout(CHECK_TIMEOUT, check)
+        .await
+        .unwrap_or_else(|_| Err("timed out".to_owned()))
+}
+
+/// The NATS check: the connection is up.
+pub fn nats_connected(client: &async_nats::Client) -> Result<(), String> {
+    match client.connection_state() {
+        async_nats::connection::State::Connected => Ok(()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_names_every_failure() {
+        let report = HealthReport {
+            checks: vec![
+                ("database", Ok(())),
+                ("nats", Err("Disconnected".into())),
+                ("redis", Err("timed out".into())),
+            ],
+        };
+        assert_eq!(
+            report.failures(),
+            ["nats: Disconnected", "redis: timed out"]
+        );
+        let Err(ApiError::Unavailable(message)) = report.into_response("now".into()) else {
+            panic!("an unhealthy report is a 503");
+        };
+        assert_eq!(message, "unhealthy: nats: Disconnected, redis: timed out");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_past_the_deadline_times_out() {
+        let slow = within(async {
+            tokio::time::sleep(CHECK_TIMEOUT * 2).await;
+            Ok(())
+        });
+        assert_eq!(slow.await, Err("timed out".to_owned()));
+    }
+}
