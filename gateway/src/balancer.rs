@@ -33,7 +33,7 @@ use std::{
     fmt,
     net::{IpAddr, SocketAddr},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
@@ -64,6 +64,24 @@ pub struct TargetState {
     pub healthy: AtomicBool,
     /// Number of in-flight requests on this target (see [`ActiveGuard`]).
     pub active: AtomicUsize,
+    /// Consecutive outcomes counted by health checks (see `crate::health`).
+    pub counters: Mutex<HealthCounters>,
+    /// Set while an active probe of this target is in flight (one at a time).
+    pub probing: AtomicBool,
+}
+
+/// Consecutive successes and failures of one target, as Kong's health checker counts them: a
+/// success clears the failure counters and a failure clears the success counter.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct HealthCounters {
+    /// Successes in a row.
+    pub successes: u32,
+    /// HTTP failures (unhealthy statuses) in a row.
+    pub http_failures: u32,
+    /// Connection failures in a row.
+    pub tcp_failures: u32,
+    /// Timeouts in a row.
+    pub timeouts: u32,
 }
 
 impl TargetState {
@@ -73,6 +91,8 @@ impl TargetState {
             addr,
             healthy: AtomicBool::new(true),
             active: AtomicUsize::new(0),
+            counters: Mutex::new(HealthCounters::default()),
+            probing: AtomicBool::new(false),
         }
     }
 
@@ -281,6 +301,11 @@ impl ActiveGuard {
     pub fn new(state: Arc<TargetState>) -> Self {
         state.active.fetch_add(1, Ordering::Relaxed);
         Self(state)
+    }
+
+    /// The target this guard counts on.
+    pub fn state(&self) -> &Arc<TargetState> {
+        &self.0
     }
 }
 

@@ -9,17 +9,25 @@
 //! - [`config`]: the file format (`raw`), validation with paths and lines, the validated `model`.
 //! - [`router`]: Kong's route matching, path normalisation and upstream path rules; pure.
 //! - [`balancer`]: smooth weighted round robin, least connections, consistent hashing; pure.
+//! - [`metrics`]: Prometheus metrics under Kong's names.
 //! - [`runtime`]: the immutable snapshot a request uses (routes, destinations, plugin chains).
 //! - [`plugins`]: plugin instances and chains (`api_key`).
 //! - [`proxy`]: the `ProxyHttp` implementation, one job per phase.
 //! - [`responses`]: the gateway's own answers (Kong's bodies) and request ids.
 //! - [`reload`]: file watching, SIGHUP and the atomic swap.
+//! - [`health`]: active and passive health checks of upstream targets.
+//! - [`admin`]: the admin API (Kong's read endpoints, `POST /config`, `/metrics`).
+//! - [`access_log`]: one line per request, written off the request path.
 //! - [`server`]: assembling the Pingora server (`run`) and `check`.
 #![forbid(unsafe_code)]
 
+pub mod access_log;
+pub mod admin;
 pub mod balancer;
 pub mod cli;
 pub mod config;
+pub mod health;
+pub mod metrics;
 pub mod plugins;
 pub mod proxy;
 pub mod reload;

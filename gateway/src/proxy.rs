@@ -8,6 +8,10 @@
 //! - `response_filter`: `Via`, latency headers and the request id.
 //! - `fail_to_connect` / `error_while_proxy`: retries within the service's `retries`.
 //! - `fail_to_proxy`: Kong's 502/503/504 bodies instead of Pingora's empty 502.
+//! - `logging`: metrics and the access log line.
+//!
+//! Passive health checks are fed from `response_filter` (the upstream's status) and from
+//! `fail_to_connect` / `error_while_proxy` (connection failures and timeouts).
 
 use std::{
     borrow::Cow,
@@ -28,11 +32,14 @@ use pingora::{
 };
 
 use crate::{
-    balancer::ActiveGuard,
+    access_log::{AccessLog, Entry},
+    balancer::{ActiveGuard, TargetState},
+    health,
+    metrics::{Observation, Source, metrics},
     plugins::{Flow, LocalResponse},
     responses::{GatewayError, REQUEST_ID_HEADER, RequestId},
     router::{escape_path, normalize_path, upstream_path},
-    runtime::{Destination, Runtime},
+    runtime::{Destination, Runtime, UpstreamRuntime},
 };
 
 /// `Via` and `Server` value.
@@ -49,14 +56,20 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 pub struct Gateway {
     state: Arc<ArcSwap<Runtime>>,
     idle_timeout: Duration,
+    access_log: Arc<AccessLog>,
 }
 
 impl Gateway {
     /// A proxy serving whatever snapshot `state` holds; `idle_timeout` bounds pooled connections.
-    pub fn new(state: Arc<ArcSwap<Runtime>>, idle_timeout: Duration) -> Self {
+    pub fn new(
+        state: Arc<ArcSwap<Runtime>>,
+        idle_timeout: Duration,
+        access_log: Arc<AccessLog>,
+    ) -> Self {
         Self {
             state,
             idle_timeout,
+            access_log,
         }
     }
 }
@@ -83,6 +96,26 @@ pub struct Ctx {
     upstream_started: Option<Instant>,
     /// Set when the gateway decides the answer itself before any upstream error.
     failure: Option<GatewayError>,
+    /// Counts the request as in flight (`/status`) until the context is dropped.
+    _in_flight: InFlight,
+    /// When the upstream's response header arrived.
+    upstream_answered: Option<Instant>,
+}
+
+/// Counts one request in flight for `/status` while alive.
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        metrics().request_started();
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics().request_done();
+    }
 }
 
 impl Ctx {
@@ -128,6 +161,8 @@ impl ProxyHttp for Gateway {
             active: None,
             upstream_started: None,
             failure: None,
+            _in_flight: InFlight::start(),
+            upstream_answered: None,
         }
     }
 
@@ -168,6 +203,13 @@ impl ProxyHttp for Gateway {
         let service = &runtime.services[service_index];
         let addr = match &service.destination {
             Destination::Upstream(upstream) => {
+                if upstream.below_threshold() {
+                    ctx.failure = Some(GatewayError::NoPeer);
+                    return Err(Error::explain(
+                        ErrorType::HTTPStatus(503),
+                        "healthy weight below the upstream's threshold",
+                    ));
+                }
                 let client_ip = client_ip(session);
                 let ip_bytes = client_ip.map(ip_octets);
                 let key = upstream.hash_key(
@@ -293,6 +335,10 @@ impl ProxyHttp for Gateway {
         ctx: &mut Ctx,
     ) -> Result<()> {
         let now = Instant::now();
+        ctx.upstream_answered = Some(now);
+        if let Some((upstream, target)) = passive_target(ctx) {
+            health::record_response(upstream, target, upstream_response.status.as_u16());
+        }
         let upstream_started = ctx.upstream_started.unwrap_or(now);
         let via = match upstream_response.headers.get(header::VIA) {
             Some(existing) => format!("{}, {VIA}", String::from_utf8_lossy(existing.as_bytes())),
@@ -309,6 +355,70 @@ impl ProxyHttp for Gateway {
         )?;
         upstream_response.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
         Ok(())
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
+        let now = Instant::now();
+        let status = session
+            .response_written()
+            .map_or(0, |response| response.status.as_u16());
+        let proxied = ctx.upstream_answered.is_some();
+        let request_ms = ms_f64(now.saturating_duration_since(ctx.started));
+        let upstream_ms = ctx
+            .upstream_started
+            .zip(ctx.upstream_answered)
+            .map(|(start, end)| ms_f64(end.saturating_duration_since(start)));
+        let proxy_ms = ctx
+            .upstream_started
+            .map(|start| ms_f64(start.saturating_duration_since(ctx.started)));
+        let runtime = ctx.runtime.as_deref();
+        let route_metrics = runtime
+            .zip(ctx.route)
+            .and_then(|(runtime, route)| runtime.route_metrics.get(route));
+        metrics().request_finished(
+            route_metrics,
+            &Observation {
+                status,
+                source: if proxied {
+                    Source::Service
+                } else {
+                    Source::Gateway
+                },
+                request_ms,
+                upstream_ms,
+                proxy_ms,
+            },
+        );
+        if !self.access_log.enabled() {
+            return;
+        }
+        let request = session.req_header();
+        let route = runtime
+            .zip(ctx.route)
+            .map(|(runtime, route)| runtime.route(route).name.as_str());
+        let service = runtime
+            .zip(ctx.service)
+            .map(|(runtime, service)| runtime.services[service].service.name.as_str());
+        self.access_log.write(&Entry {
+            request_id: ctx.request_id.as_str(),
+            correlation_id: None,
+            client_ip: client_ip(session),
+            method: request.method.as_str(),
+            uri: request
+                .uri
+                .path_and_query()
+                .map_or("/", |path_and_query| path_and_query.as_str()),
+            status,
+            route,
+            service,
+            target: ctx.active.as_ref().map(|guard| guard.state().addr),
+            tries: ctx.tries,
+            request_ms,
+            upstream_ms,
+            proxy_ms,
+            bytes_received: session.body_bytes_read(),
+            bytes_sent: session.body_bytes_sent(),
+        });
     }
 
     fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
@@ -328,6 +438,9 @@ impl ProxyHttp for Gateway {
         ctx: &mut Ctx,
         mut e: Box<Error>,
     ) -> Box<Error> {
+        if let Some((upstream, target)) = passive_target(ctx) {
+            health::record_error(upstream, target, e.etype() == &ErrorType::ConnectTimedout);
+        }
         // Nothing was sent yet: another try is always safe (Kong: nginx `proxy_next_upstream error timeout`).
         if ctx.tries <= ctx.service_retries() {
             e.set_retry(true);
@@ -344,6 +457,18 @@ impl ProxyHttp for Gateway {
         ctx: &mut Ctx,
         client_reused: bool,
     ) -> Box<Error> {
+        if e.esource() == &ErrorSource::Upstream
+            && let Some((upstream, target)) = passive_target(ctx)
+        {
+            health::record_error(
+                upstream,
+                target,
+                matches!(
+                    e.etype(),
+                    ErrorType::ReadTimedout | ErrorType::WriteTimedout
+                ),
+            );
+        }
         let mut e = e.more_context(format!("peer: {peer}"));
         // Retry only what is safe: an idempotent request whose body we still hold, on a pooled
         // connection the upstream had closed (Pingora's policy), and within the service's retries.
@@ -379,6 +504,18 @@ impl ProxyHttp for Gateway {
             can_reuse_downstream: false,
         }
     }
+}
+
+/// The upstream and target of the current try, when its upstream runs passive checks.
+fn passive_target(ctx: &Ctx) -> Option<(&UpstreamRuntime, &TargetState)> {
+    let runtime = ctx.runtime.as_deref()?;
+    let Destination::Upstream(upstream) = &runtime.services[ctx.service?].destination else {
+        return None;
+    };
+    if !upstream.passive_checks {
+        return None;
+    }
+    Some((upstream, ctx.active.as_ref()?.state()))
 }
 
 /// Route matching, plugins and the upstream URI, for one request against one snapshot.
@@ -522,6 +659,10 @@ fn ip_octets(ip: IpAddr) -> ([u8; 16], usize) {
         }
         IpAddr::V6(v6) => (v6.octets(), 16),
     }
+}
+
+fn ms_f64(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }
 
 fn millis(duration: Duration) -> u64 {

@@ -17,7 +17,7 @@ use pingora::{server::ShutdownWatch, services::background::BackgroundService};
 use tokio::sync::mpsc;
 
 use crate::{
-    config::{self, ConfigError, ConfigErrors},
+    config::{self, ConfigError, ConfigErrors, model::GatewaySettings},
     runtime::Runtime,
 };
 
@@ -74,15 +74,23 @@ pub struct Reloader {
     path: PathBuf,
     state: Arc<ArcSwap<Runtime>>,
     status: Mutex<ReloadStatus>,
+    /// `_gateway` as last read from a config (before command-line and environment overrides).
+    file_settings: Mutex<GatewaySettings>,
 }
 
 impl Reloader {
-    /// A reloader of the file at `path` into `state`.
-    pub fn new(path: PathBuf, state: Arc<ArcSwap<Runtime>>) -> Self {
+    /// A reloader of the file at `path` into `state`; `file_settings` is the `_gateway` block the
+    /// process started from, as written in the file.
+    pub fn new(
+        path: PathBuf,
+        state: Arc<ArcSwap<Runtime>>,
+        file_settings: GatewaySettings,
+    ) -> Self {
         Self {
             path,
             state,
             status: Mutex::new(ReloadStatus::default()),
+            file_settings: Mutex::new(file_settings),
         }
     }
 
@@ -124,13 +132,22 @@ impl Reloader {
         source: ReloadSource,
     ) -> Result<(), ConfigErrors> {
         let outcome = match config {
-            Ok(config) => {
+            Ok(mut config) => {
                 let current = self.state.load_full();
-                if config.gateway != current.config.gateway {
-                    tracing::warn!(
-                        "_gateway settings changed: listeners and threads are fixed at start; restart to apply them"
-                    );
+                {
+                    let mut file_settings = self
+                        .file_settings
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if config.gateway != *file_settings {
+                        tracing::warn!(
+                            "_gateway settings changed: listeners, threads and the access log are fixed at start; restart to apply them"
+                        );
+                        *file_settings = config.gateway.clone();
+                    }
                 }
+                // The process keeps what it started with (the command line and environment too).
+                config.gateway = current.config.gateway.clone();
                 // DNS resolution happens while building: keep it off the async workers.
                 let built =
                     tokio::task::spawn_blocking(move || Runtime::build(config, Some(&current)))

@@ -9,7 +9,7 @@
 use std::{
     collections::HashMap,
     net::{SocketAddr, ToSocketAddrs},
-    sync::Arc,
+    sync::{Arc, atomic::Ordering},
     time::Duration,
 };
 
@@ -19,9 +19,11 @@ use crate::{
     balancer::{Algorithm, BalancedTarget, Balancer, TargetState},
     config::{
         Config,
-        model::{HashOn, PluginConfig, PluginScope, Route, Service, ServiceTarget},
+        model::{HashOn, Healthchecks, PluginConfig, PluginScope, Route, Service, ServiceTarget},
         validate::route_spec,
     },
+    health,
+    metrics::{RouteMetrics, metrics},
     plugins::{PluginChain, PluginInstance, api_key::ApiKeyAuth},
     router::{RouteMatch, RouteTable},
 };
@@ -41,6 +43,8 @@ pub struct Runtime {
     pub route_plugins: Vec<PluginChain>,
     /// Upstreams by name (admin API, health checks).
     pub upstreams: Vec<Arc<UpstreamRuntime>>,
+    /// Per route: its latency histograms.
+    pub route_metrics: Vec<RouteMetrics>,
 }
 
 /// What the proxy needs of a service.
@@ -81,6 +85,10 @@ pub struct UpstreamRuntime {
     pub authorities: Vec<String>,
     /// Targets whose names did not resolve (`host:port`).
     pub unresolved: Vec<String>,
+    /// Active and passive health checks.
+    pub healthchecks: Healthchecks,
+    /// Whether the proxy feeds passive checks (some failure limit is set).
+    pub passive_checks: bool,
 }
 
 /// Resolves `host:port` to one socket address (IP literals need no DNS).
@@ -154,6 +162,12 @@ impl Runtime {
                         }
                     }
                 }
+                if !health::checks_enabled(&upstream.healthchecks) {
+                    // Nothing could ever heal a target left unhealthy by a check that is now gone.
+                    for target in &targets {
+                        target.state.healthy.store(true, Ordering::Relaxed);
+                    }
+                }
                 Arc::new(UpstreamRuntime {
                     name: upstream.name.clone(),
                     hash_on: upstream.hash_on.clone(),
@@ -161,6 +175,8 @@ impl Runtime {
                     host_headers,
                     authorities,
                     unresolved,
+                    passive_checks: upstream.healthchecks.passive.enabled(),
+                    healthchecks: upstream.healthchecks.clone(),
                 })
             })
             .collect();
@@ -223,6 +239,17 @@ impl Runtime {
             .map(|(index, route)| PluginChain::resolve(&instances, index, route.service))
             .collect();
 
+        let route_metrics = config
+            .routes
+            .iter()
+            .map(|route| {
+                let service = route
+                    .service
+                    .map_or("", |index| config.services[index].name.as_str());
+                metrics().route(service, &route.name)
+            })
+            .collect();
+
         Self {
             config,
             routes,
@@ -230,6 +257,7 @@ impl Runtime {
             services,
             route_plugins,
             upstreams,
+            route_metrics,
         }
     }
 
@@ -267,6 +295,25 @@ fn host_header(host: &str, port: u16) -> String {
 }
 
 impl UpstreamRuntime {
+    /// Whether the healthy targets carry less than `healthchecks.threshold` percent of the total
+    /// weight, which takes the whole upstream down (Kong's threshold; 0 = never).
+    pub fn below_threshold(&self) -> bool {
+        let threshold = self.healthchecks.threshold;
+        if threshold <= 0.0 {
+            return false;
+        }
+        let (healthy, total) =
+            self.balancer
+                .targets()
+                .iter()
+                .fold((0u64, 0u64), |(healthy, total), target| {
+                    let weight = u64::from(target.weight);
+                    let healthy_weight = if target.state.is_healthy() { weight } else { 0 };
+                    (healthy + healthy_weight, total + weight)
+                });
+        total > 0 && (healthy as f64) * 100.0 < threshold * (total as f64)
+    }
+
     /// The consistent-hashing key of a request, if the upstream hashes.
     pub fn hash_key<'a>(
         &self,
@@ -320,7 +367,7 @@ mod tests {
             .map(|t| format!("      - target: \"{t}\"\n"))
             .collect();
         let text = format!(
-            "_format_version: \"3.0\"\nservices:\n  - name: s\n    url: http://pool\n    routes: [{{paths: [/s]}}]\nupstreams:\n  - name: pool\n    targets:\n{targets}"
+            "_format_version: \"3.0\"\nservices:\n  - name: s\n    url: http://pool\n    routes: [{{paths: [/s]}}]\nupstreams:\n  - name: pool\n    healthchecks: {{passive: {{unhealthy: {{tcp_failures: 1}}}}}}\n    targets:\n{targets}"
         );
         config::parse(&text, "test").unwrap()
     }
@@ -347,5 +394,21 @@ mod tests {
             targets[1].state.is_healthy(),
             "9003 is new and starts healthy"
         );
+    }
+
+    #[test]
+    fn removing_every_health_check_heals_targets_nothing_could_heal_any_more() {
+        let first = Runtime::build(config_with(&["127.0.0.1:9001"]), None);
+        let state = first.upstreams[0].balancer.targets()[0].state.clone();
+        state
+            .healthy
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        let text = "_format_version: \"3.0\"\nservices:\n  - name: s\n    url: http://pool\nupstreams:\n  - name: pool\n    targets: [{target: \"127.0.0.1:9001\"}]\n";
+        let second = Runtime::build(config::parse(text, "test").unwrap(), Some(&first));
+        assert!(Arc::ptr_eq(
+            &second.upstreams[0].balancer.targets()[0].state,
+            &state
+        ));
+        assert!(state.is_healthy());
     }
 }

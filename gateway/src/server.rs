@@ -15,8 +15,11 @@ use pingora::{
 };
 
 use crate::{
+    access_log::AccessLog,
+    admin::AdminService,
     cli::RunArgs,
     config,
+    health::HealthChecker,
     proxy::Gateway,
     reload::{ReloadService, Reloader},
     runtime::Runtime,
@@ -66,6 +69,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    let file_settings = config.gateway.clone();
     if let Some(listen) = args.proxy_listen {
         config.gateway.proxy_listen = listen;
     }
@@ -103,18 +107,37 @@ pub fn run(args: &RunArgs) -> ExitCode {
 
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
-        Gateway::new(state.clone(), settings.upstream_idle_timeout),
+        Gateway::new(
+            state.clone(),
+            settings.upstream_idle_timeout,
+            Arc::new(AccessLog::new(
+                settings.access_log.clone(),
+                !cfg!(debug_assertions),
+            )),
+        ),
         "proxy",
     );
     proxy.add_tcp(&settings.proxy_listen.to_string());
     server.add_service(proxy);
 
-    let reloader = Arc::new(Reloader::new(args.config.clone(), state));
+    let reloader = Arc::new(Reloader::new(
+        args.config.clone(),
+        state.clone(),
+        file_settings,
+    ));
     server.add_service(background_service(
         "config reload",
-        ReloadService::new(reloader),
+        ReloadService::new(reloader.clone()),
+    ));
+    server.add_service(background_service(
+        "health checks",
+        HealthChecker::new(state.clone()),
+    ));
+    server.add_service(background_service(
+        "admin API",
+        AdminService::new(settings.admin_listen, state, reloader),
     ));
 
-    tracing::info!(proxy = %settings.proxy_listen, threads = settings.threads, "gateway starting");
+    tracing::info!(proxy = %settings.proxy_listen, admin = %settings.admin_listen, threads = settings.threads, "gateway starting");
     server.run_forever()
 }

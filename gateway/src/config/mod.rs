@@ -4,10 +4,12 @@
 //! - [`raw`]: serde types mirroring Kong's file format.
 //! - [`validate`]: defaults, references, ranges; collects every error.
 //! - [`model`]: the validated config.
+//! - [`healthchecks`]: an upstream's `healthchecks` block (Kong's fields and defaults).
 //! - [`locate`]: path → line in the YAML text.
 
 use std::{fmt, path::Path};
 
+pub mod healthchecks;
 pub mod locate;
 pub mod model;
 pub mod raw;

@@ -1,4 +1,5 @@
-//! The validated internal model: the only config type the rest of the crate sees. No serde.
+//! The validated internal model: the only config type the rest of the crate sees. No serde, except
+//! the document it came from ([`Config::source`], for the admin API's `GET /config`).
 //!
 //! References are resolved to indices (a route's service, a service's upstream); defaults are
 //! applied; every value is in range. Built only by [`super::validate`].
@@ -23,6 +24,8 @@ pub struct Config {
     pub upstreams: Vec<Upstream>,
     /// Plugin instances at every scope.
     pub plugins: Vec<Plugin>,
+    /// The document as parsed (secrets included: redact before showing it).
+    pub source: serde_yaml::Value,
 }
 
 /// `_gateway`: listeners and process settings.
@@ -38,6 +41,8 @@ pub struct GatewaySettings {
     pub upstream_keepalive_pool_size: usize,
     /// How long an idle pooled upstream connection is kept (below the upstreams' keepalive).
     pub upstream_idle_timeout: Duration,
+    /// Where access lines go (default stdout).
+    pub access_log: crate::access_log::Destination,
 }
 
 /// Where a service sends traffic.
@@ -119,6 +124,98 @@ pub struct Upstream {
     pub host_header: Option<String>,
     /// Targets in file order.
     pub targets: Vec<Target>,
+    /// Active and passive health checks (Kong's `healthchecks`).
+    pub healthchecks: Healthchecks,
+}
+
+/// An upstream's `healthchecks` with Kong's defaults applied (all detectors off by default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Healthchecks {
+    /// Probes sent by the gateway.
+    pub active: ActiveHealthcheck,
+    /// Verdicts taken from real traffic (a circuit breaker: can only mark targets unhealthy).
+    pub passive: PassiveHealthcheck,
+    /// Percentage of healthy weight below which the whole upstream counts as down (0 = off).
+    pub threshold: f64,
+}
+
+/// `healthchecks.active`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveHealthcheck {
+    /// `http` probes `GET http_path`; `tcp` only connects.
+    pub kind: ProbeKind,
+    /// Path probed (`http`), default `/`.
+    pub http_path: String,
+    /// Per-probe timeout, default 1 s.
+    pub timeout: Duration,
+    /// Probes of one upstream in flight at once, default 10.
+    pub concurrency: usize,
+    /// Extra request headers of each probe.
+    pub headers: Vec<(String, String)>,
+    /// Probing of healthy targets: `interval` (zero = off), `successes` unused here.
+    pub healthy: HealthyRule,
+    /// Probing of unhealthy targets and what counts as failure.
+    pub unhealthy: UnhealthyRule,
+}
+
+impl ActiveHealthcheck {
+    /// Whether any target is ever probed.
+    pub fn enabled(&self) -> bool {
+        !self.healthy.interval.is_zero() || !self.unhealthy.interval.is_zero()
+    }
+}
+
+/// What an active probe does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// An HTTP GET whose status decides.
+    Http,
+    /// A TCP connect.
+    Tcp,
+}
+
+/// `healthchecks.passive`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassiveHealthcheck {
+    /// Statuses counted as successes (they reset the failure counters).
+    pub healthy: HealthyRule,
+    /// Statuses and errors counted as failures.
+    pub unhealthy: UnhealthyRule,
+}
+
+impl PassiveHealthcheck {
+    /// Whether any failure counter can mark a target unhealthy.
+    pub fn enabled(&self) -> bool {
+        self.unhealthy.http_failures > 0
+            || self.unhealthy.tcp_failures > 0
+            || self.unhealthy.timeouts > 0
+    }
+}
+
+/// The `healthy` half of a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthyRule {
+    /// Active only: how often a healthy target is probed (zero = never).
+    pub interval: Duration,
+    /// Statuses that count as a success.
+    pub http_statuses: Vec<u16>,
+    /// Successes in a row that make an unhealthy target healthy (0 = never).
+    pub successes: u32,
+}
+
+/// The `unhealthy` half of a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnhealthyRule {
+    /// Active only: how often an unhealthy target is probed (zero = never).
+    pub interval: Duration,
+    /// Statuses that count as an HTTP failure.
+    pub http_statuses: Vec<u16>,
+    /// HTTP failures that make a target unhealthy (0 = never).
+    pub http_failures: u32,
+    /// Connection failures that make a target unhealthy (0 = never).
+    pub tcp_failures: u32,
+    /// Timeouts that make a target unhealthy (0 = never).
+    pub timeouts: u32,
 }
 
 /// What consistent hashing hashes on.
@@ -201,6 +298,9 @@ impl PluginConfig {
 
 /// Name of the API-key plugin (the seed's Go plugin).
 pub const API_KEY_AUTH_PLUGIN: &str = "apikey-auth-plugin";
+
+/// Every plugin this gateway implements (admin `GET /`).
+pub const IMPLEMENTED_PLUGINS: &[&str] = &[API_KEY_AUTH_PLUGIN];
 
 /// `apikey-auth-plugin` settings (spec gateway.md section 2).
 #[derive(Debug, Clone, PartialEq, Eq)]

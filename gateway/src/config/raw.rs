@@ -74,6 +74,7 @@ pub struct RawGateway {
     pub threads: Option<usize>,
     pub upstream_keepalive_pool_size: Option<usize>,
     pub upstream_idle_timeout: Option<u64>,
+    pub access_log: Option<String>,
 }
 
 /// `services[]`.

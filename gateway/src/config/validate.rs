@@ -12,9 +12,10 @@ use serde_yaml::Value;
 
 use super::{
     ConfigError,
+    healthchecks::{self, RawHealthchecks},
     model::{
         API_KEY_AUTH_PLUGIN, Algorithm, ApiKeyAuthConfig, Config, GatewaySettings, HashOn,
-        PathHandling, PathPattern, Plugin, PluginConfig, PluginScope, Route, Service,
+        Healthchecks, PathHandling, PathPattern, Plugin, PluginConfig, PluginScope, Route, Service,
         ServiceTarget, Target, Upstream, VerificationUrl,
     },
     raw::{
@@ -22,7 +23,10 @@ use super::{
         RawPlugin, RawRoute, RawService, RawTarget, RawUpstream,
     },
 };
-use crate::router::{RouteSpec, RouteTable};
+use crate::{
+    access_log::Destination,
+    router::{RouteSpec, RouteTable},
+};
 
 /// Kong's default for connect/read/write timeouts.
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
@@ -41,7 +45,8 @@ pub fn validate(value: Value) -> Result<Config, Vec<ConfigError>> {
     let Some(file) = v.de::<RawFile>(&value, "") else {
         return Err(v.errors);
     };
-    let config = v.file(file);
+    let mut config = v.file(file);
+    config.source = value;
     if v.errors.is_empty() {
         Ok(config)
     } else {
@@ -282,6 +287,7 @@ impl Validator {
             routes: routes.into_iter().map(|pending| pending.route).collect(),
             upstreams,
             plugins,
+            source: Value::Null,
         }
     }
 
@@ -309,7 +315,16 @@ impl Validator {
         if threads == 0 {
             self.error("_gateway.threads", "must be at least 1");
         }
+        let access_log = match raw.access_log.as_deref().map(Destination::parse) {
+            None => Destination::Stdout,
+            Some(Ok(destination)) => destination,
+            Some(Err(message)) => {
+                self.error("_gateway.access_log", message);
+                Destination::Stdout
+            }
+        };
         GatewaySettings {
+            access_log,
             proxy_listen,
             admin_listen,
             threads: threads.max(1),
@@ -363,12 +378,27 @@ impl Validator {
                 format!("{slots} is out of range 10..65536"),
             );
         }
+        let healthchecks = match &raw.healthchecks {
+            Some(value) => {
+                let checks_path = format!("{path}.healthchecks");
+                match self.de::<RawHealthchecks>(value, &checks_path) {
+                    Some(checks) => {
+                        healthchecks::build(checks, &checks_path, &mut |at, message| {
+                            self.error(at, message)
+                        })
+                    }
+                    None => Healthchecks::default(),
+                }
+            }
+            None => Healthchecks::default(),
+        };
         let mut upstream = Upstream {
             name,
             algorithm,
             hash_on,
             host_header: raw.host_header,
             targets: Vec::new(),
+            healthchecks,
         };
         for (i, target_value) in raw.targets.iter().enumerate() {
             let target_path = format!("{path}.targets[{i}]");

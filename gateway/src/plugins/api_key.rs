@@ -125,7 +125,9 @@ impl ApiKeyAuth {
                 });
             }
         };
-        let verdict = match self.verdicts.get(key).await {
+        let cached = self.verdicts.get(key).await;
+        crate::metrics::metrics().key_cache(cached.is_some());
+        let verdict = match cached {
             Some(verdict) => verdict,
             None => {
                 let owned = key.to_owned();

@@ -158,23 +158,32 @@ impl FakeAuth {
 /// The gateway binary with its config file in a temp dir.
 pub struct Gateway {
     pub port: u16,
+    pub admin_port: u16,
     pub config_path: PathBuf,
     _dir: tempfile::TempDir,
     pub process: ChildGuard,
 }
 
-/// The `_gateway` block that puts the proxy on `port` (prepend to test configs).
-pub fn gateway_block(port: u16) -> String {
-    format!("_gateway:\n  proxy_listen: \"127.0.0.1:{port}\"\n  threads: 2\n")
+/// The `_gateway` block that puts the proxy on `port` and the admin API on `admin_port` (prepended
+/// to test configs).
+pub fn gateway_block(port: u16, admin_port: u16) -> String {
+    format!(
+        "_gateway:\n  proxy_listen: \"127.0.0.1:{port}\"\n  admin_listen: \"127.0.0.1:{admin_port}\"\n  threads: 2\n"
+    )
 }
 
 impl Gateway {
     /// Writes `config` (without `_gateway`; it is added) and starts the gateway on a free port.
     pub fn start(config: &str) -> Self {
         let port = free_port();
+        let admin_port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("gateway.yml");
-        std::fs::write(&config_path, format!("{}{config}", gateway_block(port))).unwrap();
+        std::fs::write(
+            &config_path,
+            format!("{}{config}", gateway_block(port, admin_port)),
+        )
+        .unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_gateway"));
         command
             .args(["run", "--config"])
@@ -186,8 +195,14 @@ impl Gateway {
             Duration::from_secs(20),
         )
         .unwrap_or_else(|err| panic!("gateway did not start: {err}\n{}", process.logs()));
+        wait_for_tcp(
+            SocketAddr::from(([127, 0, 0, 1], admin_port)),
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|err| panic!("admin API did not start: {err}\n{}", process.logs()));
         Self {
             port,
+            admin_port,
             config_path,
             _dir: dir,
             process,
@@ -199,10 +214,19 @@ impl Gateway {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// `http://127.0.0.1:<admin port><path>`.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.admin_port)
+    }
+
     /// Replaces the config atomically (write a temp file, rename over), as editors do.
     pub fn replace_config(&self, config: &str) {
         let temp = self.config_path.with_extension("tmp");
-        std::fs::write(&temp, format!("{}{config}", gateway_block(self.port))).unwrap();
+        std::fs::write(
+            &temp,
+            format!("{}{config}", gateway_block(self.port, self.admin_port)),
+        )
+        .unwrap();
         std::fs::rename(&temp, &self.config_path).unwrap();
     }
 

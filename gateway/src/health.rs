@@ -1,0 +1,426 @@
+//! Health checks of upstream targets, Kong's way.
+//!
+//! - Counting: every outcome (a proxied response, a connection error, a probe) is recorded on the
+//!   target's [`TargetState`] with [`record`]. Failures of one kind in a row beyond that kind's
+//!   limit mark the target unhealthy; successes in a row beyond `successes` mark it healthy again.
+//!   The balancer skips unhealthy targets; when none is left the proxy answers 503.
+//! - Passive checks ([`record_response`], [`record_error`]) are fed by the proxy from real traffic.
+//!   Like Kong's circuit breaker they only ever mark a target *unhealthy*.
+//! - Active checks: [`HealthChecker`] is one Pingora background service that, every tick, walks the
+//!   *current* snapshot (reloads add and drop targets and change settings) and probes each target
+//!   whose interval has passed — `healthy.interval` for healthy targets, `unhealthy.interval` for
+//!   unhealthy ones — with at most `concurrency` probes of one upstream in flight.
+//!
+//! Target state lives in the snapshot's `Arc<TargetState>`s, which reloads carry over, so a
+//! target keeps its health across reloads.
+
+use std::{
+    collections::{HashMap, HashSet},
+    net::SocketAddr,
+    sync::{Arc, atomic::Ordering},
+    time::{Duration, Instant},
+};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use futures::StreamExt;
+use pingora::{server::ShutdownWatch, services::background::BackgroundService};
+
+use crate::{
+    balancer::TargetState,
+    config::model::{ActiveHealthcheck, Healthchecks, ProbeKind, UnhealthyRule},
+    runtime::{Runtime, UpstreamRuntime},
+};
+
+/// How often the checker looks for due probes.
+const TICK: Duration = Duration::from_millis(50);
+
+/// What one observation says about a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A healthy status.
+    Success,
+    /// An unhealthy status.
+    HttpFailure,
+    /// The connection failed (refused, reset, closed).
+    TcpFailure,
+    /// The connection or the answer timed out.
+    Timeout,
+}
+
+/// A target's health as the admin API and metrics report it (Kong's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Receiving traffic.
+    Healthy,
+    /// Taken out by a health check.
+    Unhealthy,
+    /// Its name did not resolve.
+    DnsError,
+    /// No health check is configured for its upstream.
+    HealthchecksOff,
+}
+
+impl Health {
+    /// Kong's admin API spelling (`HEALTHY`, ...).
+    pub fn admin_name(self) -> &'static str {
+        match self {
+            Self::Healthy => "HEALTHY",
+            Self::Unhealthy => "UNHEALTHY",
+            Self::DnsError => "DNS_ERROR",
+            Self::HealthchecksOff => "HEALTHCHECKS_OFF",
+        }
+    }
+
+    /// Kong's Prometheus `state` label.
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::Unhealthy => "unhealthy",
+            Self::DnsError => "dns_error",
+            Self::HealthchecksOff => "healthchecks_off",
+        }
+    }
+}
+
+/// Whether `checks` can ever change a target's health.
+pub fn checks_enabled(checks: &Healthchecks) -> bool {
+    checks.active.enabled() || checks.passive.enabled()
+}
+
+/// The reported health of a resolved target of an upstream with `checks`.
+pub fn health_of(state: &TargetState, checks: &Healthchecks) -> Health {
+    if !checks_enabled(checks) {
+        Health::HealthchecksOff
+    } else if state.is_healthy() {
+        Health::Healthy
+    } else {
+        Health::Unhealthy
+    }
+}
+
+/// Records `outcome` on `state`. `successes` is how many successes in a row heal an unhealthy
+/// target (0: never, as for passive checks); `unhealthy` holds the failure limits. Returns the new
+/// health when this outcome changed it.
+pub fn record(
+    state: &TargetState,
+    outcome: Outcome,
+    successes: u32,
+    unhealthy: &UnhealthyRule,
+) -> Option<bool> {
+    let mut counters = state
+        .counters
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let healthy = state.is_healthy();
+    if outcome == Outcome::Success {
+        counters.http_failures = 0;
+        counters.tcp_failures = 0;
+        counters.timeouts = 0;
+        if healthy || successes == 0 {
+            counters.successes = 0;
+            return None;
+        }
+        counters.successes += 1;
+        if counters.successes >= successes {
+            *counters = Default::default();
+            state.healthy.store(true, Ordering::Relaxed);
+            return Some(true);
+        }
+        return None;
+    }
+    counters.successes = 0;
+    if !healthy {
+        return None;
+    }
+    let (count, limit) = match outcome {
+        Outcome::HttpFailure => (&mut counters.http_failures, unhealthy.http_failures),
+        Outcome::TcpFailure => (&mut counters.tcp_failures, unhealthy.tcp_failures),
+        Outcome::Timeout => (&mut counters.timeouts, unhealthy.timeouts),
+        Outcome::Success => unreachable!("handled above"),
+    };
+    if limit == 0 {
+        return None;
+    }
+    *count += 1;
+    if *count >= limit {
+        *counters = Default::default();
+        state.healthy.store(false, Ordering::Relaxed);
+        return Some(false);
+    }
+    None
+}
+
+/// Passive check: the upstream answered `status`.
+pub fn record_response(upstream: &UpstreamRuntime, state: &TargetState, status: u16) {
+    let passive = &upstream.healthchecks.passive;
+    let outcome = if passive.unhealthy.http_statuses.contains(&status) {
+        Outcome::HttpFailure
+    } else if passive.healthy.http_statuses.contains(&status) {
+        Outcome::Success
+    } else {
+        return;
+    };
+    if let Some(healthy) = record(state, outcome, 0, &passive.unhealthy) {
+        log_transition(
+            upstream,
+            state,
+            healthy,
+            "passive",
+            &format!("status {status}"),
+        );
+    }
+}
+
+/// Passive check: talking to the target failed.
+pub fn record_error(upstream: &UpstreamRuntime, state: &TargetState, timeout: bool) {
+    let passive = &upstream.healthchecks.passive;
+    let outcome = if timeout {
+        Outcome::Timeout
+    } else {
+        Outcome::TcpFailure
+    };
+    if let Some(healthy) = record(state, outcome, 0, &passive.unhealthy) {
+        let why = if timeout {
+            "timeout"
+        } else {
+            "connection failure"
+        };
+        log_transition(upstream, state, healthy, "passive", why);
+    }
+}
+
+fn log_transition(
+    upstream: &UpstreamRuntime,
+    state: &TargetState,
+    healthy: bool,
+    check: &str,
+    why: &str,
+) {
+    if healthy {
+        tracing::info!(upstream = %upstream.name, target = %state.addr, check, reason = why, "target is healthy again");
+    } else {
+        tracing::warn!(upstream = %upstream.name, target = %state.addr, check, reason = why, "target marked unhealthy; it gets no traffic");
+    }
+}
+
+/// The active health checker: one background service for every upstream of the current snapshot.
+pub struct HealthChecker {
+    state: Arc<ArcSwap<Runtime>>,
+}
+
+impl HealthChecker {
+    /// A checker of whatever snapshot `state` holds at each tick.
+    pub fn new(state: Arc<ArcSwap<Runtime>>) -> Self {
+        Self { state }
+    }
+}
+
+#[async_trait]
+impl BackgroundService for HealthChecker {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let client = match reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+        {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot build the health-check client; active checks are off");
+                return;
+            }
+        };
+        // When each target (by upstream name and address) is next due.
+        let mut due: HashMap<(String, SocketAddr), Instant> = HashMap::new();
+        let mut ticker = tokio::time::interval(TICK);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = ticker.tick() => {}
+            }
+            let runtime = self.state.load_full();
+            let now = Instant::now();
+            let mut seen = HashSet::new();
+            for upstream in &runtime.upstreams {
+                let active = &upstream.healthchecks.active;
+                if !active.enabled() {
+                    continue;
+                }
+                let mut batch = Vec::new();
+                for (index, target) in upstream.balancer.targets().iter().enumerate() {
+                    let key = (upstream.name.clone(), target.state.addr);
+                    seen.insert(key.clone());
+                    let interval = if target.state.is_healthy() {
+                        active.healthy.interval
+                    } else {
+                        active.unhealthy.interval
+                    };
+                    if interval.is_zero() || target.state.probing.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let next = due.entry(key).or_insert(now);
+                    if *next <= now {
+                        *next = now + interval;
+                        target.state.probing.store(true, Ordering::Relaxed);
+                        batch.push(index);
+                    }
+                }
+                if !batch.is_empty() {
+                    tokio::spawn(probe_batch(client.clone(), upstream.clone(), batch));
+                }
+            }
+            due.retain(|key, _| seen.contains(key));
+        }
+    }
+}
+
+/// Probes `targets` (indices into the upstream's balancer) with the upstream's concurrency.
+async fn probe_batch(client: reqwest::Client, upstream: Arc<UpstreamRuntime>, targets: Vec<usize>) {
+    let active = &upstream.healthchecks.active;
+    let upstream_ref = &upstream;
+    let client_ref = &client;
+    futures::stream::iter(targets)
+        .for_each_concurrent(active.concurrency, |index| async move {
+            let target = &upstream_ref.balancer.targets()[index];
+            let host = upstream_ref
+                .host_headers
+                .get(index)
+                .map_or("", String::as_str);
+            let outcome = probe(client_ref, active, target.state.addr, host).await;
+            let state = &target.state;
+            if let Some(outcome) = outcome
+                && let Some(healthy) =
+                    record(state, outcome, active.healthy.successes, &active.unhealthy)
+            {
+                log_transition(
+                    upstream_ref,
+                    state,
+                    healthy,
+                    "active",
+                    &format!("{outcome:?}"),
+                );
+            }
+            state.probing.store(false, Ordering::Relaxed);
+        })
+        .await;
+}
+
+/// One probe; `None` when its answer counts neither way.
+async fn probe(
+    client: &reqwest::Client,
+    active: &ActiveHealthcheck,
+    addr: SocketAddr,
+    host: &str,
+) -> Option<Outcome> {
+    match active.kind {
+        ProbeKind::Tcp => {
+            match tokio::time::timeout(active.timeout, tokio::net::TcpStream::connect(addr)).await {
+                Ok(Ok(_)) => Some(Outcome::Success),
+                Ok(Err(_)) => Some(Outcome::TcpFailure),
+                Err(_) => Some(Outcome::Timeout),
+            }
+        }
+        ProbeKind::Http => {
+            let mut request = client
+                .get(format!("http://{addr}{}", active.http_path))
+                .timeout(active.timeout);
+            if !host.is_empty() {
+                request = request.header(http::header::HOST, host);
+            }
+            for (name, value) in &active.headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    if active.unhealthy.http_statuses.contains(&status) {
+                        Some(Outcome::HttpFailure)
+                    } else if active.healthy.http_statuses.contains(&status) {
+                        Some(Outcome::Success)
+                    } else {
+                        None
+                    }
+                }
+                Err(err) if err.is_timeout() => Some(Outcome::Timeout),
+                Err(_) => Some(Outcome::TcpFailure),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(http: u32, tcp: u32, timeouts: u32) -> UnhealthyRule {
+        UnhealthyRule {
+            interval: Duration::ZERO,
+            http_statuses: vec![500],
+            http_failures: http,
+            tcp_failures: tcp,
+            timeouts,
+        }
+    }
+
+    fn target() -> TargetState {
+        TargetState::new("127.0.0.1:1".parse().unwrap())
+    }
+
+    #[test]
+    fn failures_in_a_row_mark_unhealthy_and_a_success_resets_the_count() {
+        let state = target();
+        let limits = rule(0, 3, 0);
+        assert_eq!(record(&state, Outcome::TcpFailure, 2, &limits), None);
+        assert_eq!(record(&state, Outcome::TcpFailure, 2, &limits), None);
+        assert_eq!(record(&state, Outcome::Success, 2, &limits), None);
+        assert_eq!(record(&state, Outcome::TcpFailure, 2, &limits), None);
+        assert_eq!(record(&state, Outcome::TcpFailure, 2, &limits), None);
+        assert!(state.is_healthy(), "the success broke the run");
+        assert_eq!(record(&state, Outcome::TcpFailure, 2, &limits), Some(false));
+        assert!(!state.is_healthy());
+    }
+
+    #[test]
+    fn a_limit_of_zero_disables_that_kind_of_failure() {
+        let state = target();
+        let limits = rule(0, 1, 0);
+        for _ in 0..10 {
+            assert_eq!(record(&state, Outcome::Timeout, 1, &limits), None);
+            assert_eq!(record(&state, Outcome::HttpFailure, 1, &limits), None);
+        }
+        assert!(state.is_healthy());
+    }
+
+    #[test]
+    fn successes_in_a_row_heal_and_passive_checks_never_heal() {
+        let state = target();
+        let limits = rule(1, 0, 0);
+        assert_eq!(
+            record(&state, Outcome::HttpFailure, 2, &limits),
+            Some(false)
+        );
+        assert_eq!(record(&state, Outcome::Success, 0, &limits), None);
+        assert!(!state.is_healthy(), "successes: 0 (passive) never heals");
+        assert_eq!(record(&state, Outcome::Success, 2, &limits), None);
+        assert_eq!(record(&state, Outcome::TcpFailure, 2, &limits), None);
+        assert_eq!(record(&state, Outcome::Success, 2, &limits), None);
+        assert_eq!(record(&state, Outcome::Success, 2, &limits), Some(true));
+        assert!(state.is_healthy());
+    }
+
+    #[test]
+    fn reported_health_is_off_without_any_detector() {
+        let state = target();
+        assert_eq!(
+            health_of(&state, &Healthchecks::default()),
+            Health::HealthchecksOff
+        );
+        let mut checks = Healthchecks::default();
+        checks.passive.unhealthy.tcp_failures = 1;
+        assert_eq!(health_of(&state, &checks), Health::Healthy);
+        state.healthy.store(false, Ordering::Relaxed);
+        assert_eq!(health_of(&state, &checks), Health::Unhealthy);
+    }
+}
