@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::{
     config::{self, ConfigError, ConfigErrors, model::GatewaySettings},
-    runtime::Runtime,
+    runtime::{self, Runtime},
 };
 
 /// How long file events are gathered before one reload (editors write in several steps).
@@ -76,6 +76,8 @@ pub struct Reloader {
     status: Mutex<ReloadStatus>,
     /// `_gateway` as last read from a config (before command-line and environment overrides).
     file_settings: Mutex<GatewaySettings>,
+    /// Held while a snapshot is built and stored, so two swaps never interleave.
+    swapping: tokio::sync::Mutex<()>,
 }
 
 impl Reloader {
@@ -91,6 +93,29 @@ impl Reloader {
             state,
             status: Mutex::new(ReloadStatus::default()),
             file_settings: Mutex::new(file_settings),
+            swapping: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Resolves the current config's host names again and, when an address changed (a container
+    /// recreated with a new IP), swaps in a snapshot rebuilt from the same config. Not a reload:
+    /// the reload counters do not move.
+    pub async fn refresh_addresses(&self) {
+        let _swapping = self.swapping.lock().await;
+        let current = self.state.load_full();
+        if !runtime::has_host_names(&current.config) {
+            return;
+        }
+        let previous = current.clone();
+        let rebuilt = tokio::task::spawn_blocking(move || {
+            let config = &previous.config;
+            (runtime::resolve_names(config) != previous.resolved)
+                .then(|| Runtime::build((**config).clone(), Some(&previous)))
+        })
+        .await;
+        if let Ok(Some(runtime)) = rebuilt {
+            tracing::info!("target addresses changed; snapshot rebuilt with the new addresses");
+            self.state.store(Arc::new(runtime));
         }
     }
 
@@ -131,6 +156,7 @@ impl Reloader {
         config: Result<config::Config, ConfigErrors>,
         source: ReloadSource,
     ) -> Result<(), ConfigErrors> {
+        let _swapping = self.swapping.lock().await;
         let outcome = match config {
             Ok(mut config) => {
                 let current = self.state.load_full();
@@ -257,9 +283,20 @@ impl BackgroundService for ReloadService {
             }
         };
         tracing::info!(file = %self.reloader.path.display(), "watching the config for changes");
+        let refresh_every = self.reloader.state.load().config.gateway.dns_refresh;
+        let mut refresh = tokio::time::interval(if refresh_every.is_zero() {
+            Duration::from_secs(u64::from(u32::MAX))
+        } else {
+            refresh_every
+        });
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        refresh.reset();
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
+                _ = refresh.tick(), if !refresh_every.is_zero() => {
+                    self.reloader.refresh_addresses().await;
+                }
                 Some(()) = events.recv() => {
                     // Gather the burst of events one save makes, then reload once.
                     tokio::time::sleep(DEBOUNCE).await;

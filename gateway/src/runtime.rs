@@ -45,6 +45,40 @@ pub struct Runtime {
     pub upstreams: Vec<Arc<UpstreamRuntime>>,
     /// Per route: its latency histograms.
     pub route_metrics: Vec<RouteMetrics>,
+    /// Every name lookup the build made, in [`resolve_names`] order (periodic re-resolution
+    /// compares against it).
+    pub resolved: Vec<Option<SocketAddr>>,
+}
+
+/// Resolves every target and service host name of `config`, in a fixed order: upstream targets
+/// in file order, then single-host services. IP literals are included (they never change).
+pub fn resolve_names(config: &Config) -> Vec<Option<SocketAddr>> {
+    let targets = config
+        .upstreams
+        .iter()
+        .flat_map(|upstream| upstream.targets.iter())
+        .map(|target| resolve(&target.host, target.port));
+    let services = config
+        .services
+        .iter()
+        .filter_map(|service| match &service.target {
+            ServiceTarget::Host { host, port } => Some(resolve(host, *port)),
+            ServiceTarget::Upstream(_) => None,
+        });
+    targets.chain(services).collect()
+}
+
+/// Whether `config` names any host by name (not an IP literal), so that re-resolving can change it.
+pub fn has_host_names(config: &Config) -> bool {
+    let is_name = |host: &str| host.parse::<std::net::IpAddr>().is_err();
+    config
+        .upstreams
+        .iter()
+        .flat_map(|upstream| upstream.targets.iter())
+        .any(|target| is_name(&target.host))
+        || config.services.iter().any(
+            |service| matches!(&service.target, ServiceTarget::Host { host, .. } if is_name(host)),
+        )
 }
 
 /// What the proxy needs of a service.
@@ -103,6 +137,8 @@ impl Runtime {
     /// Builds a snapshot of `config`, reusing live target state from `previous`.
     pub fn build(config: Config, previous: Option<&Runtime>) -> Self {
         let config = Arc::new(config);
+        let resolved = resolve_names(&config);
+        let mut addresses = resolved.iter().copied();
         let mut carried: HashMap<(String, SocketAddr), Arc<TargetState>> = HashMap::new();
         if let Some(previous) = previous {
             for upstream in &previous.upstreams {
@@ -142,7 +178,7 @@ impl Runtime {
                 let mut authorities = Vec::new();
                 let mut unresolved = Vec::new();
                 for target in &upstream.targets {
-                    match resolve(&target.host, target.port) {
+                    match addresses.next().flatten() {
                         Some(addr) => {
                             targets.push(BalancedTarget {
                                 state: state_for(upstream.name.clone(), addr),
@@ -188,7 +224,9 @@ impl Runtime {
                 let destination = match &service.target {
                     ServiceTarget::Upstream(index) => Destination::Upstream(upstreams[*index].clone()),
                     ServiceTarget::Host { host, port } => {
-                        let target = resolve(host, *port)
+                        let target = addresses
+                            .next()
+                            .flatten()
                             .map(|addr| state_for(format!("service:{}", service.name), addr));
                         if target.is_none() {
                             tracing::warn!(service = %service.name, host = %host, "service host does not resolve; requests get 503 until it does");
@@ -258,6 +296,7 @@ impl Runtime {
             route_plugins,
             upstreams,
             route_metrics,
+            resolved,
         }
     }
 
@@ -410,5 +449,24 @@ mod tests {
             &state
         ));
         assert!(state.is_healthy());
+    }
+
+    #[test]
+    fn re_resolving_an_unchanged_config_finds_no_change() {
+        let text = "_format_version: \"3.0\"\nservices:\n  - name: a\n    url: http://pool\n  - name: b\n    url: http://localhost:9009\n  - name: c\n    url: http://no-such-host.invalid:1\nupstreams:\n  - name: pool\n    targets: [{target: \"localhost:9001\"}, {target: \"127.0.0.1:9002\"}]\n";
+        let config = config::parse(text, "test").unwrap();
+        assert!(has_host_names(&config));
+        let runtime = Runtime::build(config, None);
+        assert_eq!(
+            runtime.resolved.len(),
+            4,
+            "2 targets and 2 single-host services"
+        );
+        assert_eq!(resolve_names(&runtime.config), runtime.resolved);
+        assert_eq!(
+            runtime.resolved[3], None,
+            "the .invalid name does not resolve"
+        );
+        assert!(!has_host_names(&config_with(&["127.0.0.1:1"])));
     }
 }

@@ -30,6 +30,8 @@ const REPLICAS: [(&str, &str, u16); 4] = [
     ("blog2", "blog-service", 8202),
 ];
 const GATEWAY_PORT: u16 = 8000;
+/// The gateway's admin API (`_gateway.admin_listen` in gateway.yml).
+const ADMIN_PORT: u16 = 8001;
 const NATS_PORT: u16 = 4222;
 const REDIS_PORT: u16 = 6379;
 /// How long the stack may take to become healthy.
@@ -234,6 +236,11 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
         &mut children,
     )?;
     wait_for(
+        "the admin API on :8001",
+        || http_ok(ADMIN_PORT, "/status"),
+        &mut children,
+    )?;
+    wait_for(
         "the gateway to reach every replica",
         || http_ok(GATEWAY_PORT, "/auth/health") && http_ok(GATEWAY_PORT, "/blog/health"),
         &mut children,
@@ -242,6 +249,9 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     println!();
     println!("The stack is up: gateway in front of 2 auth and 2 blog replicas.");
     println!("  gateway   http://localhost:{GATEWAY_PORT}");
+    println!(
+        "  admin     http://localhost:{ADMIN_PORT}  (/status, /upstreams/auth_upstream/health, /metrics)"
+    );
     println!("  API key   {api_key}");
     println!("  logs      data/logs/");
     println!();

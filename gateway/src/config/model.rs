@@ -43,6 +43,8 @@ pub struct GatewaySettings {
     pub upstream_idle_timeout: Duration,
     /// Where access lines go (default stdout).
     pub access_log: crate::access_log::Destination,
+    /// How often host names are resolved again (default 30 s; zero: only on reload).
+    pub dns_refresh: Duration,
 }
 
 /// Where a service sends traffic.

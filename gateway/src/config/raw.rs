@@ -75,6 +75,7 @@ pub struct RawGateway {
     pub upstream_keepalive_pool_size: Option<usize>,
     pub upstream_idle_timeout: Option<u64>,
     pub access_log: Option<String>,
+    pub dns_refresh: Option<u64>,
 }
 
 /// `services[]`.

@@ -331,3 +331,31 @@ fn the_repository_gateway_yml_is_valid() {
     );
     assert_eq!(config.gateway.proxy_listen.port(), 8000);
 }
+
+#[test]
+fn the_repository_gateway_yml_enables_health_checks_on_both_upstreams() {
+    let config = parse(include_str!("../../../gateway.yml"), "gateway.yml").unwrap();
+    for upstream in &config.upstreams {
+        assert!(upstream.healthchecks.active.enabled(), "{}", upstream.name);
+        assert_eq!(upstream.healthchecks.active.http_path, "/health");
+    }
+}
+
+#[test]
+fn the_compose_gateway_yml_is_valid_and_targets_the_replicas_by_name() {
+    let config = parse(
+        include_str!("../../../deploy/gateway/gateway.yml"),
+        "deploy/gateway/gateway.yml",
+    )
+    .unwrap();
+    let mut targets: Vec<String> = config
+        .upstreams
+        .iter()
+        .flat_map(|u| u.targets.iter().map(|t| t.authority()))
+        .collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        ["auth1:8000", "auth2:8000", "blog1:8000", "blog2:8000"]
+    );
+}

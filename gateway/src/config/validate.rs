@@ -325,6 +325,7 @@ impl Validator {
         };
         GatewaySettings {
             access_log,
+            dns_refresh: Duration::from_secs(raw.dns_refresh.unwrap_or(30)),
             proxy_listen,
             admin_listen,
             threads: threads.max(1),
