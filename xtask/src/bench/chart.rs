@@ -76,6 +76,7 @@ fn bars(
     bars: &[Bar],
     value_label: impl Fn(f64) -> String,
 ) -> anyhow::Result<()> {
+    let axis_label = |value: &f64| value_label(*value);
     let n = bars.len();
     let max = bars.iter().map(|bar| bar.1).fold(0.0, f64::max).max(1e-9);
     let mut chart = ChartBuilder::on(area)
@@ -95,6 +96,8 @@ fn bars(
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .light_line_style(WHITE)
+        .x_label_formatter(&axis_label)
         .y_labels(n)
         .y_label_formatter(&label)
         .label_style(("sans-serif", 14))

@@ -904,19 +904,35 @@ fn machine_facts(tools: &Tools) -> Vec<(&'static str, String)> {
             || "unknown".to_owned(),
             |kib| format!("{:.1} GiB", kib as f64 / 1048576.0),
         );
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(workspace_root())
-        .output()
-        .ok()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-        .unwrap_or_default();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(workspace_root())
+            .output()
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut commit = git(&["rev-parse", "--short", "HEAD"]);
+    if !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+        commit.push_str(" (with uncommitted changes)");
+    }
     vec![
         ("cores", format!("{cores} ({cpu})")),
         ("memory", memory),
         ("kernel", version_of(Path::new("uname"), &["-sr"])),
-        ("nginx", version_of(&tools.nginx, &["-v"])),
-        ("HAProxy", version_of(&tools.haproxy, &["-v"])),
+        (
+            "nginx",
+            version_of(&tools.nginx, &["-v"]).replace("nginx version: ", ""),
+        ),
+        (
+            "HAProxy",
+            version_of(&tools.haproxy, &["-v"])
+                .split(" - ")
+                .next()
+                .unwrap_or_default()
+                .replace("HAProxy version ", ""),
+        ),
         ("oha", version_of(&tools.oha, &["--version"])),
         ("rustc", version_of(Path::new("rustc"), &["-V"])),
         ("gateway commit", commit),
