@@ -2,7 +2,8 @@
 //! with the prefix stripped. No config, no router, no plugins, no headers added. Comparing it with
 //! the gateway in the same run separates Pingora's own cost from ours (loadtest/).
 //!
-//! `cargo run --release --example bare_proxy -- <listen> <upstream1> <upstream2>`
+//! `cargo run --release --example bare_proxy -- <listen> <upstream1> <upstream2> [threads]`
+//! (threads: default 1; the bench passes its `--workers`).
 
 use std::{
     net::SocketAddr,
@@ -52,9 +53,20 @@ impl ProxyHttp for Bare {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [listen, first, second] = args.as_slice() else {
-        eprintln!("usage: bare_proxy <listen> <upstream1> <upstream2>");
-        std::process::exit(64);
+    let (listen, first, second, threads) = match args.as_slice() {
+        [listen, first, second] => (listen, first, second, "1"),
+        [listen, first, second, threads] => (listen, first, second, threads.as_str()),
+        _ => {
+            eprintln!("usage: bare_proxy <listen> <upstream1> <upstream2> [threads]");
+            std::process::exit(64);
+        }
+    };
+    let threads = match threads.parse::<usize>() {
+        Ok(threads) if threads > 0 => threads,
+        _ => {
+            eprintln!("{threads}: threads must be a positive number");
+            std::process::exit(64)
+        }
     };
     let parse = |text: &str| -> SocketAddr {
         text.parse().unwrap_or_else(|err| {
@@ -63,7 +75,7 @@ fn main() {
         })
     };
     let conf = ServerConf {
-        threads: 1,
+        threads,
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);

@@ -3,9 +3,10 @@
 //! # Layout
 //! - [`test`]: the README's test command — builds every binary, then runs every test.
 //! - [`up`]: the whole local stack (gateway, 2 auth + 2 blog replicas, NATS, Redis), seeded.
-//! - `bench` (the side-by-side benchmark) lands with the stack issue.
+//! - [`bench`]: the side-by-side benchmark (gateway, nginx, HAProxy, bare Pingora) and its results.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod test;
 pub mod up;
 

@@ -6,6 +6,8 @@
 //! and 2 blog replicas on SQLite files under `data/` (or MongoDB with `--mongodb-url`) and the gateway
 //! on :8000 with the repository's `gateway.yml`; waits for every `/health`; prints what to use.
 //! Ctrl-C stops every child it started, and only those. Logs go to `data/logs/`.
+//!
+//! Its pieces ([`Children`], [`start_services`]) also start the stack of `cargo xtask bench`.
 
 use std::{
     fs,
@@ -22,13 +24,9 @@ use std::{
 
 use crate::{run, workspace_root};
 
-/// The replicas of the local stack: (name, binary, port). Ports match `gateway.yml`.
-const REPLICAS: [(&str, &str, u16); 4] = [
-    ("auth1", "auth-service", 8101),
-    ("auth2", "auth-service", 8102),
-    ("blog1", "blog-service", 8201),
-    ("blog2", "blog-service", 8202),
-];
+/// Ports of the auth and blog replicas of the local stack; they match `gateway.yml`.
+const AUTH_PORTS: [u16; 2] = [8101, 8102];
+const BLOG_PORTS: [u16; 2] = [8201, 8202];
 const GATEWAY_PORT: u16 = 8000;
 /// The gateway's admin API (`_gateway.admin_listen` in gateway.yml).
 const ADMIN_PORT: u16 = 8001;
@@ -44,26 +42,45 @@ pub struct UpOptions {
     pub mongodb_url: Option<String>,
 }
 
-/// The children this command started; all killed on drop.
-#[derive(Default)]
-struct Children(Vec<(String, Child)>);
+/// Processes started by xtask (`up`, `bench`). Each writes stdout and stderr to `<logs>/<name>.log`
+/// and is stopped on drop, newest first: SIGTERM, then SIGKILL after 5 s.
+pub(crate) struct Children {
+    logs: PathBuf,
+    running: Vec<(String, Child)>,
+}
 
 impl Children {
-    fn spawn(&mut self, name: &str, mut command: Command, logs: &Path) -> anyhow::Result<()> {
-        let log = fs::File::create(logs.join(format!("{name}.log")))?;
+    /// No children yet; their logs will go to `logs` (created if missing).
+    pub(crate) fn new(logs: PathBuf) -> anyhow::Result<Self> {
+        fs::create_dir_all(&logs)?;
+        Ok(Self {
+            logs,
+            running: Vec::new(),
+        })
+    }
+
+    /// The log file of the child called `name`.
+    pub(crate) fn log_path(&self, name: &str) -> PathBuf {
+        self.logs.join(format!("{name}.log"))
+    }
+
+    /// Starts `command` as `name`; returns its process id.
+    pub(crate) fn spawn(&mut self, name: &str, mut command: Command) -> anyhow::Result<u32> {
+        let log = fs::File::create(self.log_path(name))?;
         let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
             .map_err(|err| anyhow::anyhow!("cannot start {name}: {err}"))?;
-        self.0.push((name.to_owned(), child));
-        Ok(())
+        let pid = child.id();
+        self.running.push((name.to_owned(), child));
+        Ok(pid)
     }
 
     /// The first child that has exited, with its status.
-    fn exited(&mut self) -> Option<(String, std::process::ExitStatus)> {
-        self.0.iter_mut().find_map(|(name, child)| {
+    pub(crate) fn exited(&mut self) -> Option<(String, std::process::ExitStatus)> {
+        self.running.iter_mut().find_map(|(name, child)| {
             child
                 .try_wait()
                 .ok()
@@ -71,11 +88,34 @@ impl Children {
                 .map(|status| (name.clone(), status))
         })
     }
+
+    /// Polls `ready` until it holds; fails when a child dies or after [`READY_TIMEOUT`].
+    pub(crate) fn wait_for(
+        &mut self,
+        what: &str,
+        mut ready: impl FnMut() -> bool,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while !ready() {
+            if let Some((name, status)) = self.exited() {
+                anyhow::bail!(
+                    "{name} exited ({status}) while waiting for {what}; see {}",
+                    self.log_path(&name).display()
+                );
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "timed out after {READY_TIMEOUT:?} waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Children {
     fn drop(&mut self) {
-        for (name, child) in self.0.iter_mut().rev() {
+        for (name, child) in self.running.iter_mut().rev() {
             if child.try_wait().ok().flatten().is_none() {
                 let _ = Command::new("kill")
                     .arg("-TERM")
@@ -95,50 +135,81 @@ impl Drop for Children {
     }
 }
 
-/// Runs the stack until Ctrl-C.
-pub fn up(options: &UpOptions) -> anyhow::Result<()> {
-    let root = workspace_root();
-    let data = root.join("data");
-    let logs = data.join("logs");
-    fs::create_dir_all(&logs)?;
+/// Where the services of a stack keep their data and which ports they use.
+#[derive(Debug, Clone)]
+pub(crate) struct ServicesPlan {
+    /// RSA keys, the API key and the SQLite files.
+    pub data: PathBuf,
+    /// NATS port on 127.0.0.1.
+    pub nats_port: u16,
+    /// Redis port on 127.0.0.1.
+    pub redis_port: u16,
+    /// Use a NATS / Redis already listening on those ports instead of starting one there.
+    pub reuse_infra: bool,
+    /// The two auth replicas.
+    pub auth_ports: [u16; 2],
+    /// The two blog replicas.
+    pub blog_ports: [u16; 2],
+    /// Run the services on this MongoDB instead of SQLite files under `data`.
+    pub mongodb_url: Option<String>,
+}
 
-    println!("building release binaries…");
+/// `cargo build --release` of the three binaries, plus `extra` arguments.
+pub(crate) fn build_release(extra: &[&str]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = Command::new(&cargo);
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "gateway",
-        "-p",
-        "auth-service",
-        "-p",
-        "blog-service",
-    ]);
-    run(build)?;
-    let bin = |name: &str| root.join("target/release").join(name);
+    build
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "gateway",
+            "-p",
+            "auth-service",
+            "-p",
+            "blog-service",
+        ])
+        .args(extra);
+    run(build)
+}
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = stop.clone();
-    ctrlc::set_handler(move || handler_stop.store(true, Ordering::SeqCst))?;
+/// The path of a release binary (or `examples/<name>`) in the target directory.
+pub(crate) fn release_bin(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    let target = if target.is_relative() {
+        workspace_root().join(target)
+    } else {
+        target
+    };
+    target.join("release").join(name)
+}
 
-    let mut children = Children::default();
+/// Starts (or reuses) NATS and Redis, generates the keys and the API key on first use, seeds the
+/// auth database, starts the two auth and two blog replicas and waits for their `/health`.
+/// Returns the API key.
+pub(crate) fn start_services(
+    plan: &ServicesPlan,
+    children: &mut Children,
+) -> anyhow::Result<String> {
+    fs::create_dir_all(&plan.data)?;
+    let (nats_port, redis_port) = (plan.nats_port.to_string(), plan.redis_port.to_string());
     for (name, port, binary, args) in [
         (
             "nats",
-            NATS_PORT,
+            plan.nats_port,
             "nats-server",
-            vec!["-a", "127.0.0.1", "-p", "4222"],
+            vec!["-a", "127.0.0.1", "-p", nats_port.as_str()],
         ),
         (
             "redis",
-            REDIS_PORT,
+            plan.redis_port,
             "redis-server",
             vec![
                 "--bind",
                 "127.0.0.1",
                 "--port",
-                "6379",
+                redis_port.as_str(),
                 "--save",
                 "",
                 "--appendonly",
@@ -146,29 +217,31 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
             ],
         ),
     ] {
-        if listening(port) {
+        if plan.reuse_infra && listening(port) {
             println!("{name}: reusing the server already on 127.0.0.1:{port}");
             continue;
         }
         let path = ensure_installed(binary)?;
         let mut command = Command::new(path);
         command.args(args);
-        children.spawn(name, command, &logs)?;
-        wait_for(
-            &format!("{name} on :{port}"),
-            || listening(port),
-            &mut children,
-        )?;
-        println!("{name}: started on 127.0.0.1:{port} (log: data/logs/{name}.log)");
+        children.spawn(name, command)?;
+        children.wait_for(&format!("{name} on :{port}"), || listening(port))?;
+        println!(
+            "{name}: started on 127.0.0.1:{port} (log: {})",
+            children.log_path(name).display()
+        );
     }
 
-    let keys = data.join("keys");
+    let keys = plan.data.join("keys");
     fs::create_dir_all(&keys)?;
     let private_key = keys.join("private.pem");
     let public_key = keys.join("public.pem");
-    let database = |service: &str| match &options.mongodb_url {
+    let database = |service: &str| match &plan.mongodb_url {
         Some(url) => mongodb_database_url(url, service),
-        None => format!("sqlite://{}", data.join(format!("{service}.db")).display()),
+        None => format!(
+            "sqlite://{}",
+            plan.data.join(format!("{service}.db")).display()
+        ),
     };
     let service_env = |command: &mut Command, service: &str, name: &str, port: u16| {
         command
@@ -177,10 +250,10 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
             .env("SERVER_PORT", port.to_string())
             .env("DATABASE_URL", database(service))
             .env("REDIS_HOST", "127.0.0.1")
-            .env("REDIS_PORT", REDIS_PORT.to_string())
+            .env("REDIS_PORT", plan.redis_port.to_string())
             .env("REDIS_PASSWORD", "")
             .env("REDIS_DB", if service == "auth" { "0" } else { "2" })
-            .env("NATS_URL", format!("nats://127.0.0.1:{NATS_PORT}"))
+            .env("NATS_URL", format!("nats://127.0.0.1:{}", plan.nats_port))
             .env("NATS_SERVICE_NAME", service)
             .env("NATS_SERVICE_VERSION", "1.0.0")
             .env("RSA_PRIVATE_KEY_PATH", &private_key)
@@ -194,57 +267,70 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     };
 
     if !private_key.exists() || !public_key.exists() {
-        let mut keygen = Command::new(bin("auth-service"));
+        let mut keygen = Command::new(release_bin("auth-service"));
         keygen.arg("keygen");
         service_env(&mut keygen, "auth", "keygen", 0);
         run(keygen)?;
-        println!("generated RSA keys in data/keys/");
+        println!("generated RSA keys in {}", keys.display());
     }
-    let api_key = api_key(&data)?;
-    let mut seed = Command::new(bin("auth-service"));
+    let api_key = api_key(&plan.data)?;
+    let mut seed = Command::new(release_bin("auth-service"));
     seed.args(["seed", "--api-key", &api_key]);
     service_env(&mut seed, "auth", "seed", 0);
     run(seed)?;
 
-    for (name, binary, port) in REPLICAS {
-        let mut command = Command::new(bin(binary));
-        service_env(
-            &mut command,
-            binary.trim_end_matches("-service"),
-            name,
-            port,
-        );
-        children.spawn(name, command, &logs)?;
+    let replicas = [
+        ("auth1", "auth", plan.auth_ports[0]),
+        ("auth2", "auth", plan.auth_ports[1]),
+        ("blog1", "blog", plan.blog_ports[0]),
+        ("blog2", "blog", plan.blog_ports[1]),
+    ];
+    for (name, service, port) in replicas {
+        let mut command = Command::new(release_bin(&format!("{service}-service")));
+        service_env(&mut command, service, name, port);
+        children.spawn(name, command)?;
     }
-    let mut gateway = Command::new(bin("gateway"));
+    for (name, _, port) in replicas {
+        children.wait_for(&format!("{name} /health"), || http_ok(port, "/health"))?;
+    }
+    Ok(api_key)
+}
+
+/// Runs the stack until Ctrl-C.
+pub fn up(options: &UpOptions) -> anyhow::Result<()> {
+    let root = workspace_root();
+    let data = root.join("data");
+
+    println!("building release binaries…");
+    build_release(&[])?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = stop.clone();
+    ctrlc::set_handler(move || handler_stop.store(true, Ordering::SeqCst))?;
+
+    let mut children = Children::new(data.join("logs"))?;
+    let plan = ServicesPlan {
+        data: data.clone(),
+        nats_port: NATS_PORT,
+        redis_port: REDIS_PORT,
+        reuse_infra: true,
+        auth_ports: AUTH_PORTS,
+        blog_ports: BLOG_PORTS,
+        mongodb_url: options.mongodb_url.clone(),
+    };
+    let api_key = start_services(&plan, &mut children)?;
+
+    let mut gateway = Command::new(release_bin("gateway"));
     gateway
         .args(["run", "--config"])
         .arg(root.join("gateway.yml"))
         .env("RUST_LOG", "info");
-    children.spawn("gateway", gateway, &logs)?;
-
-    for (name, _, port) in REPLICAS {
-        wait_for(
-            &format!("{name} /health"),
-            || http_ok(port, "/health"),
-            &mut children,
-        )?;
-    }
-    wait_for(
-        "gateway on :8000",
-        || listening(GATEWAY_PORT),
-        &mut children,
-    )?;
-    wait_for(
-        "the admin API on :8001",
-        || http_ok(ADMIN_PORT, "/status"),
-        &mut children,
-    )?;
-    wait_for(
-        "the gateway to reach every replica",
-        || http_ok(GATEWAY_PORT, "/auth/health") && http_ok(GATEWAY_PORT, "/blog/health"),
-        &mut children,
-    )?;
+    children.spawn("gateway", gateway)?;
+    children.wait_for("gateway on :8000", || listening(GATEWAY_PORT))?;
+    children.wait_for("the admin API on :8001", || http_ok(ADMIN_PORT, "/status"))?;
+    children.wait_for("the gateway to reach every replica", || {
+        http_ok(GATEWAY_PORT, "/auth/health") && http_ok(GATEWAY_PORT, "/blog/health")
+    })?;
 
     println!();
     println!("The stack is up: gateway in front of 2 auth and 2 blog replicas.");
@@ -311,7 +397,8 @@ fn mongodb_database_url(url: &str, service: &str) -> String {
     result
 }
 
-fn listening(port: u16) -> bool {
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+pub(crate) fn listening(port: u16) -> bool {
     TcpStream::connect_timeout(
         &SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_millis(200),
@@ -320,7 +407,7 @@ fn listening(port: u16) -> bool {
 }
 
 /// A plain HTTP/1.1 GET that answers 200.
-fn http_ok(port: u16, path: &str) -> bool {
+pub(crate) fn http_ok(port: u16, path: &str) -> bool {
     use std::io::Write;
     let Ok(mut stream) = TcpStream::connect_timeout(
         &SocketAddr::from(([127, 0, 0, 1], port)),
@@ -337,30 +424,8 @@ fn http_ok(port: u16, path: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
-/// Polls `ready` until it holds; fails when a child dies or the deadline passes.
-fn wait_for(
-    what: &str,
-    mut ready: impl FnMut() -> bool,
-    children: &mut Children,
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + READY_TIMEOUT;
-    while !ready() {
-        if let Some((name, status)) = children.exited() {
-            anyhow::bail!(
-                "{name} exited ({status}) while waiting for {what}; see data/logs/{name}.log"
-            );
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "timed out after {READY_TIMEOUT:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
-}
-
 /// The path of `binary`; installs its Debian package when missing and running as root.
-fn ensure_installed(binary: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn ensure_installed(binary: &str) -> anyhow::Result<PathBuf> {
     if let Some(path) = crate::which(binary) {
         return Ok(PathBuf::from(path));
     }

@@ -1,0 +1,1043 @@
+//! `cargo xtask bench`: the gateway side by side with nginx and HAProxy, in one run.
+//!
+//! In front of the same two upstream servers (one nginx process), drives `oha` against the
+//! upstreams directly, nginx and HAProxy configured as equivalent proxies (prefix strip, round
+//! robin, upstream keepalive), the bare Pingora proxy (gateway/examples/bare_proxy.rs: Pingora's own
+//! cost), and the gateway: plain proxy and with the apikey plugin. Then end-to-end blog reads
+//! (`/blog/list/latest`) through nginx, HAProxy and the gateway in front of the real stack (2 auth +
+//! 2 blog replicas, NATS, Redis, started as `cargo xtask up` does). Every target runs once per
+//! round, in turn; the table reports medians. Proxies get equal worker counts (`--workers`).
+//! Last, reload under load: 100 rewrites of the gateway's config during one run.
+//!
+//! Writes `loadtest/results/<date>.md` and `<date>.png` (`--quick`: under `loadtest/results/tmp/`).
+//! Everything runs under `data/bench/` (configs, logs, oha reports); every child is stopped at the
+//! end, on error and on Ctrl-C.
+
+mod chart;
+mod http;
+mod oha;
+mod procstat;
+mod proxies;
+mod report;
+
+use std::{
+    fs,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use crate::{
+    up::{Children, ServicesPlan, build_release, listening, release_bin, start_services},
+    which, workspace_root,
+};
+use proxies::{GatewayService, GatewaySpec, ProxySpec, UpstreamPorts};
+use report::{Role, Row};
+
+/// How many times the reload scenario rewrites the gateway's config.
+const RELOAD_REWRITES: usize = 100;
+/// The shortest gap between two rewrites: the gateway gathers file events for 50 ms before a
+/// reload, so closer writes would be seen as one.
+const RELOAD_MIN_GAP: Duration = Duration::from_millis(100);
+/// Each target gets this much load before its first measured round.
+const WARM_UP: Duration = Duration::from_secs(1);
+/// What the blog read scenario requests.
+const BLOG_PATH: &str = "/list/latest?page=1&limit=10";
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// nginx `worker_processes`, HAProxy `nbthread`, gateway and bare Pingora threads.
+    pub workers: usize,
+    /// Measured rounds; each runs every target once.
+    pub rounds: usize,
+    /// Length of one measurement.
+    pub duration: Duration,
+    /// oha's concurrent connections.
+    pub connections: usize,
+    /// Short runs, one round; results go to `loadtest/results/tmp/`.
+    pub quick: bool,
+    /// Use the release binaries already built.
+    pub no_build: bool,
+    /// Skip the end-to-end blog reads (no NATS/Redis/services).
+    pub no_blog: bool,
+}
+
+impl BenchOptions {
+    /// The options `--quick` turns into.
+    pub fn quick(mut self) -> Self {
+        if self.quick {
+            self.rounds = 1;
+            self.duration = Duration::from_secs(3);
+        }
+        self
+    }
+}
+
+/// Parses `10s`, `500ms`, `2m` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((text, "s"), |at| text.split_at(at));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a duration like 10s, 500ms or 2m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m)")),
+    };
+    if seconds < 0.5 {
+        return Err(format!("{text:?}: at least 500ms"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The tools the bench drives, found on this machine.
+struct Tools {
+    oha: PathBuf,
+    nginx: PathBuf,
+    haproxy: PathBuf,
+}
+
+impl Tools {
+    fn find() -> anyhow::Result<Self> {
+        let cargo_bin = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+            .map(|home| home.join("bin/oha"));
+        let oha = which("oha")
+            .map(PathBuf::from)
+            .or_else(|| cargo_bin.filter(|path| path.exists()));
+        let mut missing = Vec::new();
+        if oha.is_none() {
+            missing.push(oha::INSTALL_HINT.to_owned());
+        }
+        let nginx = which("nginx").map(PathBuf::from);
+        let haproxy = which("haproxy").map(PathBuf::from);
+        let apt: Vec<&str> = [("nginx", nginx.is_none()), ("haproxy", haproxy.is_none())]
+            .into_iter()
+            .filter_map(|(name, absent)| absent.then_some(name))
+            .collect();
+        if !apt.is_empty() {
+            missing.push(format!(
+                "{} not installed: `apt-get install -y {}` (only the binaries are used; stop the \
+                 services apt starts with `systemctl disable --now nginx haproxy` if you like)",
+                apt.join(" and "),
+                apt.join(" ")
+            ));
+        }
+        match (oha, nginx, haproxy) {
+            (Some(oha), Some(nginx), Some(haproxy)) => Ok(Self {
+                oha,
+                nginx,
+                haproxy,
+            }),
+            _ => anyhow::bail!("the bench needs more tools:\n  {}", missing.join("\n  ")),
+        }
+    }
+}
+
+/// One thing oha is pointed at.
+#[derive(Debug, Clone)]
+struct Target {
+    name: String,
+    group: &'static str,
+    role: Role,
+    port: u16,
+    path: String,
+    /// Request headers, `name: value`.
+    headers: Vec<String>,
+    /// The process whose CPU and memory are reported.
+    pid: Option<u32>,
+}
+
+impl Target {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, self.path)
+    }
+}
+
+/// What the reload scenario saw.
+#[derive(Debug, Clone)]
+struct ReloadOutcome {
+    duration: Duration,
+    measurement: oha::Measurement,
+    rewrites: usize,
+    /// Reloads the gateway counted during the run, and where that number comes from.
+    reloads: Option<(u64, &'static str)>,
+}
+
+/// Runs the whole benchmark and writes the results.
+pub fn bench(options: &BenchOptions) -> anyhow::Result<()> {
+    let tools = Tools::find()?;
+    if !options.no_build {
+        println!("building release binaries and the bare Pingora example…");
+        build_release(&["--locked", "--bins", "--example", "bare_proxy"])?;
+    }
+    for binary in [
+        "gateway",
+        "auth-service",
+        "blog-service",
+        "examples/bare_proxy",
+    ] {
+        let path = release_bin(binary);
+        anyhow::ensure!(
+            path.exists(),
+            "{} is missing: run without --no-build",
+            path.display()
+        );
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = stop.clone();
+    ctrlc::set_handler(move || handler_stop.store(true, Ordering::SeqCst))?;
+
+    let root = workspace_root();
+    let work = root.join("data/bench");
+    if work.exists() {
+        fs::remove_dir_all(&work)?;
+    }
+    fs::create_dir_all(work.join("oha"))?;
+    let mut children = Children::new(work.join("logs"))?;
+    let result = run(options, &tools, &work, &mut children, &stop);
+    if stop.load(Ordering::SeqCst) {
+        println!("\ninterrupted: stopping everything the bench started…");
+    }
+    drop(children);
+    let (markdown, chart) = result?;
+    println!("\nwrote {}", markdown.display());
+    match chart {
+        Ok(path) => println!("wrote {}", path.display()),
+        Err(err) => println!("no chart: {err:#}"),
+    }
+    Ok(())
+}
+
+/// Returns the results file and the chart (or why there is none).
+#[allow(clippy::type_complexity)]
+fn run(
+    options: &BenchOptions,
+    tools: &Tools,
+    work: &Path,
+    children: &mut Children,
+    stop: &AtomicBool,
+) -> anyhow::Result<(PathBuf, anyhow::Result<PathBuf>)> {
+    let mut free = free_ports(24)?.into_iter();
+    let mut port = move || free.next().expect("BUG: enough free ports were reserved");
+    let upstreams = UpstreamPorts {
+        replicas: [port(), port()],
+        spare: port(),
+    };
+
+    let conf = work.join("upstreams.conf");
+    fs::write(&conf, proxies::upstream_nginx(work, upstreams))?;
+    children.spawn("upstreams", nginx_command(&tools.nginx, &conf))?;
+    children.wait_for("the upstream nginx", || {
+        upstreams
+            .replicas
+            .iter()
+            .chain([&upstreams.spare])
+            .all(|port| listening(*port))
+    })?;
+
+    let stack = if options.no_blog {
+        None
+    } else {
+        println!("starting the blog stack (NATS, Redis, 2 auth + 2 blog replicas)…");
+        let plan = ServicesPlan {
+            data: work.join("stack"),
+            nats_port: port(),
+            redis_port: port(),
+            reuse_infra: false,
+            auth_ports: [port(), port()],
+            blog_ports: [port(), port()],
+            mongodb_url: None,
+        };
+        let api_key = start_services(&plan, children)?;
+        publish_a_blog(&plan)?;
+        Some((plan, api_key))
+    };
+
+    let proxy_spec = ProxySpec {
+        listen: port(),
+        workers: options.workers,
+        svc: upstreams.replicas,
+        blog: stack.as_ref().map(|(plan, _)| plan.blog_ports),
+    };
+    let conf = work.join("nginx.conf");
+    fs::write(&conf, proxies::proxy_nginx(work, &proxy_spec))?;
+    let nginx_pid = children.spawn("nginx", nginx_command(&tools.nginx, &conf))?;
+    let haproxy_spec = ProxySpec {
+        listen: port(),
+        ..proxy_spec
+    };
+    let conf = work.join("haproxy.cfg");
+    fs::write(&conf, proxies::proxy_haproxy(&haproxy_spec))?;
+    let mut haproxy = Command::new(&tools.haproxy);
+    haproxy.arg("-f").arg(&conf).arg("-db");
+    let haproxy_pid = children.spawn("haproxy", haproxy)?;
+
+    let bare_port = port();
+    let mut bare = Command::new(release_bin("examples/bare_proxy"));
+    bare.arg(format!("127.0.0.1:{bare_port}"))
+        .args(upstreams.replicas.map(|p| format!("127.0.0.1:{p}")))
+        .arg(options.workers.to_string());
+    let bare_pid = children.spawn("bare-pingora", bare)?;
+
+    let svc = |extra: bool| GatewayService {
+        name: "svc",
+        targets: if extra {
+            vec![
+                upstreams.replicas[0],
+                upstreams.replicas[1],
+                upstreams.spare,
+            ]
+        } else {
+            upstreams.replicas.to_vec()
+        },
+        extra_route: extra.then_some("/extra"),
+    };
+    let plain = GatewaySpec {
+        listen: port(),
+        admin: port(),
+        workers: options.workers,
+        services: vec![svc(false)],
+        verification_urls: None,
+    };
+    let keyed = GatewaySpec {
+        listen: port(),
+        admin: port(),
+        verification_urls: Some(
+            upstreams
+                .replicas
+                .map(|p| format!("http://127.0.0.1:{p}/verify/apikey"))
+                .to_vec(),
+        ),
+        ..plain.clone()
+    };
+    let plain_file = write_gateway_config(work, "gateway-plain", &plain)?;
+    // The reload scenario switches between these two; both must be valid before it starts.
+    let mut extra = plain.clone();
+    extra.services = vec![svc(true)];
+    check_gateway_config(&write_gateway_config(work, "gateway-extra", &extra)?)?;
+    check_gateway_config(&plain_file)?;
+    let plain_pid = children.spawn("gateway-plain", gateway_command(&plain_file))?;
+    let keyed_file = write_gateway_config(work, "gateway-apikey", &keyed)?;
+    let keyed_pid = children.spawn("gateway-apikey", gateway_command(&keyed_file))?;
+
+    let bench_key = "bench-key".to_owned();
+    let mut targets = vec![
+        target(
+            "upstream direct",
+            "svc",
+            Role::Direct,
+            upstreams.replicas[0],
+            "/ping",
+            None,
+            None,
+        ),
+        target(
+            "nginx",
+            "svc",
+            Role::Nginx,
+            proxy_spec.listen,
+            "/svc/ping",
+            None,
+            Some(nginx_pid),
+        ),
+        target(
+            "HAProxy",
+            "svc",
+            Role::Haproxy,
+            haproxy_spec.listen,
+            "/svc/ping",
+            None,
+            Some(haproxy_pid),
+        ),
+        target(
+            "bare Pingora",
+            "svc",
+            Role::Measured,
+            bare_port,
+            "/svc/ping",
+            None,
+            Some(bare_pid),
+        ),
+        target(
+            "gateway",
+            "svc",
+            Role::Measured,
+            plain.listen,
+            "/svc/ping",
+            None,
+            Some(plain_pid),
+        ),
+        target(
+            "gateway + apikey",
+            "svc",
+            Role::Measured,
+            keyed.listen,
+            "/svc/ping",
+            Some(&bench_key),
+            Some(keyed_pid),
+        ),
+    ];
+
+    if let Some((plan, api_key)) = &stack {
+        let blog = GatewaySpec {
+            listen: port(),
+            admin: port(),
+            workers: options.workers,
+            services: vec![GatewayService {
+                name: "blog",
+                targets: plan.blog_ports.to_vec(),
+                extra_route: None,
+            }],
+            verification_urls: Some(
+                plan.auth_ports
+                    .map(|p| format!("http://127.0.0.1:{p}/verify/apikey"))
+                    .to_vec(),
+            ),
+        };
+        let blog_file = write_gateway_config(work, "gateway-blog", &blog)?;
+        let blog_pid = children.spawn("gateway-blog", gateway_command(&blog_file))?;
+        let path = format!("/blog{BLOG_PATH}");
+        targets.extend([
+            target(
+                "blog: one replica direct",
+                "blog",
+                Role::Direct,
+                plan.blog_ports[0],
+                BLOG_PATH,
+                None,
+                None,
+            ),
+            target(
+                "blog: nginx",
+                "blog",
+                Role::Nginx,
+                proxy_spec.listen,
+                &path,
+                None,
+                Some(nginx_pid),
+            ),
+            target(
+                "blog: HAProxy",
+                "blog",
+                Role::Haproxy,
+                haproxy_spec.listen,
+                &path,
+                None,
+                Some(haproxy_pid),
+            ),
+            target(
+                "blog: gateway + apikey",
+                "blog",
+                Role::Measured,
+                blog.listen,
+                &path,
+                Some(api_key),
+                Some(blog_pid),
+            ),
+        ]);
+    }
+
+    for target in &targets {
+        let headers: Vec<(&str, &str)> = target
+            .headers
+            .iter()
+            .filter_map(|header| header.split_once(": "))
+            .collect();
+        children.wait_for(
+            &format!("{} to answer 200 on {}", target.name, target.url()),
+            || http::get_ok(target.port, &target.path, &headers),
+        )?;
+    }
+
+    let ticks = procstat::ticks_per_second();
+    let load = |target: &Target, duration: Duration| oha::Load {
+        url: target.url(),
+        headers: target.headers.clone(),
+        duration,
+        connections: options.connections,
+    };
+    println!(
+        "\nwarm-up: {} s per target ({} targets)…",
+        WARM_UP.as_secs(),
+        targets.len()
+    );
+    for target in &targets {
+        let out = work
+            .join("oha")
+            .join(format!("warmup-{}", slug(&target.name)));
+        oha::run(&tools.oha, &load(target, WARM_UP), &out, stop, || {})?;
+    }
+
+    let mut rows: Vec<Row> = targets
+        .iter()
+        .map(|target| Row {
+            name: target.name.clone(),
+            group: target.group,
+            role: target.role,
+            rounds: Vec::new(),
+            usage: Vec::new(),
+        })
+        .collect();
+    for round in 0..options.rounds {
+        println!(
+            "\nround {}/{}: {} targets × {:?} at {} connections",
+            round + 1,
+            options.rounds,
+            targets.len(),
+            options.duration,
+            options.connections
+        );
+        // Rotate the order each round so that no target always runs first or last.
+        for step in 0..targets.len() {
+            let index = (step + round) % targets.len();
+            let target = &targets[index];
+            let out = work
+                .join("oha")
+                .join(format!("r{}-{}", round + 1, slug(&target.name)));
+            let mut meter = target.pid.map(|pid| procstat::Meter::start(pid, ticks));
+            let measurement = oha::run(
+                &tools.oha,
+                &load(target, options.duration),
+                &out,
+                stop,
+                || {
+                    if let Some(meter) = meter.as_mut() {
+                        meter.sample();
+                    }
+                },
+            )?;
+            if let Some((name, status)) = children.exited() {
+                anyhow::bail!(
+                    "{name} exited ({status}) during the run; see {}",
+                    children.log_path(&name).display()
+                );
+            }
+            let row = &mut rows[index];
+            if let Some(meter) = meter {
+                row.usage.push(meter.finish());
+            }
+            println!(
+                "  {:<26} {:>9.0} rps  p99 {:>7} ms  errors {}",
+                target.name,
+                measurement.rps,
+                measurement
+                    .p99_ms
+                    .map_or_else(|| "—".to_owned(), |v| format!("{v:.3}")),
+                measurement.errors
+            );
+            row.rounds.push(measurement);
+        }
+    }
+
+    let reload = reload_under_load(
+        options,
+        tools,
+        work,
+        &plain,
+        [&plain_file, &work.join("gateway-extra/gateway.yml")],
+        &children.log_path("gateway-plain"),
+        stop,
+    )?;
+
+    let table = report::table(&rows);
+    println!("\n{table}");
+    println!("{}", reload_sentence(&reload, options.connections));
+
+    let results = if options.quick {
+        workspace_root().join("loadtest/results/tmp")
+    } else {
+        workspace_root().join("loadtest/results")
+    };
+    fs::create_dir_all(&results)?;
+    let date = today()?;
+    let stem = if options.quick {
+        format!("{date}-quick")
+    } else {
+        date.clone()
+    };
+    let markdown = results.join(format!("{stem}.md"));
+    let png = results.join(format!("{stem}.png"));
+    let chart = chart::draw(
+        &rows,
+        &format!(
+            "gateway vs nginx vs HAProxy, {date}: {} worker(s), {} connections",
+            options.workers, options.connections
+        ),
+        &png,
+    )
+    .map(|()| png.clone());
+    let document = results_document(
+        &date,
+        options,
+        tools,
+        &table,
+        &reload,
+        chart.is_ok().then(|| format!("{stem}.png")),
+    );
+    fs::write(&markdown, document)?;
+    Ok((markdown, chart))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn target(
+    name: &str,
+    group: &'static str,
+    role: Role,
+    port: u16,
+    path: &str,
+    api_key: Option<&String>,
+    pid: Option<u32>,
+) -> Target {
+    Target {
+        name: name.to_owned(),
+        group,
+        role,
+        port,
+        path: path.to_owned(),
+        headers: api_key
+            .map(|key| vec![format!("x-api-key: {key}")])
+            .unwrap_or_default(),
+        pid,
+    }
+}
+
+/// `count` distinct free ports on 127.0.0.1 (all held while picking, then released).
+fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
+    let listeners = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()?;
+    listeners
+        .iter()
+        .map(|listener| Ok(listener.local_addr()?.port()))
+        .collect()
+}
+
+fn nginx_command(nginx: &Path, conf: &Path) -> Command {
+    let mut command = Command::new(nginx);
+    command.arg("-c").arg(conf).args(["-g", "daemon off;"]);
+    command
+}
+
+/// Warnings and the reload lines only: the reload scenario counts "config reloaded" in the log.
+fn gateway_command(config: &Path) -> Command {
+    let mut command = Command::new(release_bin("gateway"));
+    command
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn,gateway::reload=info");
+    command
+}
+
+/// Writes `<work>/<name>/gateway.yml` (each config in its own directory: the gateway watches it).
+fn write_gateway_config(work: &Path, name: &str, spec: &GatewaySpec) -> anyhow::Result<PathBuf> {
+    let dir = work.join(name);
+    fs::create_dir_all(&dir)?;
+    let file = dir.join("gateway.yml");
+    fs::write(&file, proxies::gateway_yaml(spec))?;
+    Ok(file)
+}
+
+fn check_gateway_config(file: &Path) -> anyhow::Result<()> {
+    let output = Command::new(release_bin("gateway"))
+        .arg("check")
+        .arg(file)
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "BUG: the bench wrote a config the gateway refuses ({}):\n{}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
+/// Signs in as the seeded admin (all roles) on an auth replica, writes, submits and publishes one
+/// blog on a blog replica, so that the latest list has something to return.
+fn publish_a_blog(plan: &ServicesPlan) -> anyhow::Result<()> {
+    let [auth, _] = plan.auth_ports;
+    let [blog, _] = plan.blog_ports;
+    let call = |port: u16, method: &str, path: &str, token: Option<&str>, body: Option<String>| {
+        let bearer = token.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|value| vec![("Authorization", value)])
+            .unwrap_or_default();
+        let response = http::request(port, method, path, &headers, body.as_deref())?;
+        anyhow::ensure!(
+            response.status == 200,
+            "{method} {path} answered {}: {}",
+            response.status,
+            response.body
+        );
+        serde_json::from_str::<serde_json::Value>(&response.body)
+            .map_err(|err| anyhow::anyhow!("{method} {path}: {err}"))
+    };
+    let signed_in = call(
+        auth,
+        "POST",
+        "/signin/basic",
+        None,
+        Some(r#"{"email":"admin@afteracademy.com","password":"changeit"}"#.to_owned()),
+    )?;
+    let token = signed_in["data"]["tokens"]["accessToken"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("sign-in returned no access token: {signed_in}"))?
+        .to_owned();
+    let created = call(
+        blog,
+        "POST",
+        "/author/",
+        Some(&token),
+        Some(
+            serde_json::json!({
+                "title": "Benchmarking the gateway",
+                "description": "What one proxy hop costs, measured side by side with nginx and HAProxy.",
+                "draftText": "Numbers, not adjectives. ".repeat(40),
+                "slug": "benchmarking-the-gateway",
+                "imgUrl": "https://example.com/bench.png",
+                "tags": ["BENCH"],
+            })
+            .to_string(),
+        ),
+    )?;
+    let id = created["data"]["_id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("create returned no _id: {created}"))?
+        .to_owned();
+    call(
+        blog,
+        "PUT",
+        &format!("/author/submit/id/{id}"),
+        Some(&token),
+        None,
+    )?;
+    call(
+        blog,
+        "PUT",
+        &format!("/editor/publish/id/{id}"),
+        Some(&token),
+        None,
+    )?;
+    let latest = call(blog, "GET", BLOG_PATH, None, None)?;
+    anyhow::ensure!(
+        latest["data"]
+            .as_array()
+            .is_some_and(|list| !list.is_empty()),
+        "the published blog is not in the latest list: {latest}"
+    );
+    println!("published one blog ({id}) for the read scenario");
+    Ok(())
+}
+
+/// During one oha run against the plain gateway, replaces its config file 100 times, alternating
+/// between the two `variants` (a route and a target added, then removed), each write a temp file
+/// renamed over the config as editors do.
+fn reload_under_load(
+    options: &BenchOptions,
+    tools: &Tools,
+    work: &Path,
+    plain: &GatewaySpec,
+    variants: [&Path; 2],
+    gateway_log: &Path,
+    stop: &AtomicBool,
+) -> anyhow::Result<ReloadOutcome> {
+    let settle = Duration::from_secs(1);
+    let gap = ((options.duration.saturating_sub(settle * 2)) / RELOAD_REWRITES as u32)
+        .max(RELOAD_MIN_GAP);
+    let duration = gap * RELOAD_REWRITES as u32 + settle * 2;
+    println!(
+        "\nreload under load: {RELOAD_REWRITES} rewrites of the gateway's config, one every {gap:?}, during a {duration:?} run…"
+    );
+    let texts = [
+        fs::read_to_string(variants[0])?,
+        fs::read_to_string(variants[1])?,
+    ];
+    let config = variants[0].to_path_buf();
+    let temp = config.with_file_name(".gateway.yml.tmp");
+    let reloads_before = reload_count(plain.admin, gateway_log);
+    let load = oha::Load {
+        url: format!("http://127.0.0.1:{}/svc/ping", plain.listen),
+        headers: Vec::new(),
+        duration,
+        connections: options.connections,
+    };
+    let out = work.join("oha").join("reload");
+    let measurement = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| -> anyhow::Result<usize> {
+            std::thread::sleep(settle);
+            for i in 0..RELOAD_REWRITES {
+                if stop.load(Ordering::SeqCst) {
+                    return Ok(i);
+                }
+                // the 1st, 3rd, … rewrite adds the extra route and target, the next takes them away
+                fs::write(&temp, &texts[(i + 1) % 2])?;
+                fs::rename(&temp, &config)?;
+                std::thread::sleep(gap);
+            }
+            Ok(RELOAD_REWRITES)
+        });
+        let measurement = oha::run(&tools.oha, &load, &out, stop, || {});
+        let rewrites = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("BUG: the config writer panicked"))?;
+        Ok::<_, anyhow::Error>((measurement?, rewrites?))
+    });
+    let (measurement, rewrites) = measurement?;
+    std::thread::sleep(settle);
+    let reloads = match (reloads_before, reload_count(plain.admin, gateway_log)) {
+        (Some((before, source)), Some((after, _))) => Some((after.saturating_sub(before), source)),
+        _ => None,
+    };
+    Ok(ReloadOutcome {
+        duration,
+        measurement,
+        rewrites,
+        reloads,
+    })
+}
+
+/// The gateway's reload count: the admin API's `GET /status` `reload.count` when it answers, else
+/// the reload lines of its log.
+fn reload_count(admin: u16, log: &Path) -> Option<(u64, &'static str)> {
+    if let Ok(response) = http::request(admin, "GET", "/status", &[], None)
+        && response.status == 200
+        && let Ok(status) = serde_json::from_str::<serde_json::Value>(&response.body)
+        && let Some(count) = status["reload"]["count"].as_u64()
+    {
+        return Some((count, "admin API GET /status"));
+    }
+    let log = fs::read_to_string(log).ok()?;
+    let count = log
+        .lines()
+        .filter(|line| line.contains("config reloaded") || line.contains("config refused"))
+        .count();
+    Some((count as u64, "gateway log lines"))
+}
+
+fn reload_sentence(reload: &ReloadOutcome, connections: usize) -> String {
+    let m = &reload.measurement;
+    let seen = reload.reloads.map_or_else(
+        || "the number of reloads it saw is unknown".to_owned(),
+        |(count, source)| format!("the gateway saw {count} reloads ({source})"),
+    );
+    format!(
+        "Reload under load: {} rewrites of the gateway's config during a {:.0} s run at {connections} connections: \
+         {} requests answered 2xx ({:.0} rps), **{} failed**; {seen}.",
+        reload.rewrites,
+        reload.duration.as_secs_f64(),
+        m.ok,
+        m.rps,
+        m.errors
+    )
+}
+
+/// Today's date, `YYYY-MM-DD` (UTC).
+fn today() -> anyhow::Result<String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Ok(time::OffsetDateTime::now_utc().date().format(&format)?)
+}
+
+/// A file-name-safe form of a target name.
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The first line a command prints (stdout or stderr), or "unknown".
+fn version_of(program: &Path, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|out| {
+            let text = if out.stdout.is_empty() {
+                out.stderr
+            } else {
+                out.stdout
+            };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn machine_facts(tools: &Tools) -> Vec<(&'static str, String)> {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let memory = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("MemTotal:"))
+                .and_then(|kib| kib.trim().trim_end_matches(" kB").parse::<u64>().ok())
+        })
+        .map_or_else(
+            || "unknown".to_owned(),
+            |kib| format!("{:.1} GiB", kib as f64 / 1048576.0),
+        );
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(workspace_root())
+            .output()
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut commit = git(&["rev-parse", "--short", "HEAD"]);
+    if !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty() {
+        commit.push_str(" (with uncommitted changes)");
+    }
+    vec![
+        ("cores", format!("{cores} ({cpu})")),
+        ("memory", memory),
+        ("kernel", version_of(Path::new("uname"), &["-sr"])),
+        (
+            "nginx",
+            version_of(&tools.nginx, &["-v"]).replace("nginx version: ", ""),
+        ),
+        (
+            "HAProxy",
+            version_of(&tools.haproxy, &["-v"])
+                .split(" - ")
+                .next()
+                .unwrap_or_default()
+                .replace("HAProxy version ", ""),
+        ),
+        ("oha", version_of(&tools.oha, &["--version"])),
+        ("rustc", version_of(Path::new("rustc"), &["-V"])),
+        ("gateway commit", commit),
+    ]
+}
+
+fn results_document(
+    date: &str,
+    options: &BenchOptions,
+    tools: &Tools,
+    table: &str,
+    reload: &ReloadOutcome,
+    chart: Option<String>,
+) -> String {
+    let mut doc = format!("# Benchmark {date}\n\n");
+    doc.push_str(&format!(
+        "`cargo xtask bench --workers {} --rounds {} --duration {}s --connections {}{}{}`\n\n",
+        options.workers,
+        options.rounds,
+        options.duration.as_secs_f64(),
+        options.connections,
+        if options.quick { " --quick" } else { "" },
+        if options.no_blog { " --no-blog" } else { "" },
+    ));
+    if let Some(chart) = chart {
+        doc.push_str(&format!(
+            "![requests per second and p99 per target]({chart})\n\n"
+        ));
+    }
+    doc.push_str("## Results\n\n");
+    doc.push_str(table);
+    doc.push_str(
+        "\nrps: 2xx answers per second, median of the rounds; ±: half the range of rps over the \
+         rounds, in % of the median; p50/p99: medians of the rounds' percentiles; errors: non-2xx \
+         answers and failed requests, all rounds; RSS: peak resident memory of the proxy process \
+         (nginx: master and workers) during its runs; CPU: its user+system time over the run, in % \
+         of one core (median). Ratios compare with nginx and HAProxy of the same group: rps ratio \
+         above 1 and p99 ratio below 1 are better.\n\n",
+    );
+    doc.push_str(&reload_sentence(reload, options.connections));
+    doc.push_str("\n\n## Setup\n\n");
+    for (what, value) in machine_facts(tools) {
+        doc.push_str(&format!("- {what}: {value}\n"));
+    }
+    doc.push_str(&format!(
+        "- settings: {} worker(s) for every proxy (nginx `worker_processes`, HAProxy `nbthread`, \
+         gateway `_gateway.threads`, bare Pingora threads); {} round(s), each target {:.0} s per \
+         round with `oha -z {:.0}s -c {} -w` (HTTP/1.1 keepalive), targets in turn, the order rotated \
+         each round; {} s warm-up per target first.\n",
+        options.workers,
+        options.rounds,
+        options.duration.as_secs_f64(),
+        options.duration.as_secs_f64(),
+        options.connections,
+        WARM_UP.as_secs(),
+    ));
+    doc.push_str(
+        "- upstreams: one nginx process (1 worker, `access_log off`) with two servers answering \
+         `{\"ok\":true}` (`application/json`); `upstream direct` is oha against one of them.\n\
+         - nginx: `upstream pool` of both with `keepalive 64`, `location /svc/ { proxy_pass \
+         http://pool/; proxy_http_version 1.1; proxy_set_header Connection \"\"; }`, `access_log off`.\n\
+         - HAProxy: `balance roundrobin`, `http-request replace-path ^/svc(/.*)?$ \\1`, \
+         `http-reuse always`, `maxconn 4000`, no logging.\n\
+         - bare Pingora: `gateway/examples/bare_proxy.rs`, round robin and prefix strip only; what \
+         Pingora itself costs.\n\
+         - gateway: Kong-format config, service `url: http://svc_pool`, route `paths: [/svc]` \
+         (`strip_path`), upstream with the two targets (round-robin); `gateway + apikey` adds the \
+         global `apikey-auth-plugin` verifying against the upstream nginx (verdicts cached 30 s), \
+         requests carry `x-api-key`. Log level warn.\n",
+    );
+    if !options.no_blog {
+        doc.push_str(&format!(
+            "- blog group: `GET /blog{BLOG_PATH}` (one published blog) through nginx, HAProxy and the \
+             gateway (with the apikey plugin verifying the seeded key against the 2 auth replicas) \
+             in front of the same 2 blog replicas (SQLite, Redis, NATS; started as `cargo xtask up` \
+             does, fresh data under `data/bench/stack`); `blog: one replica direct` skips the proxy.\n"
+        ));
+    }
+    doc.push_str(
+        "- reload under load: during one run against the plain gateway, its config file is \
+         replaced (temp file + rename) 100 times, alternately adding and removing a route and a \
+         third target; every version is valid.\n\
+         - one machine: oha, the proxy under test and the upstreams share the cores, so absolute \
+         numbers are low and the ratios are what to read.\n",
+    );
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("10h").is_err());
+        assert!(parse_duration("100ms").is_err(), "too short to measure");
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn slugs_are_file_name_safe() {
+        assert_eq!(slug("blog: gateway + apikey"), "blog--gateway---apikey");
+    }
+}

@@ -1,0 +1,293 @@
+//! The config files of the processes under test, as text: the upstream nginx, nginx and HAProxy as
+//! proxies equivalent to the gateway (same prefix strip, same round robin, upstream keepalive), and
+//! the gateway's own Kong-format file. Pure functions; the caller writes and starts them.
+
+use std::{fmt::Write as _, path::Path};
+
+/// Ports of the upstream nginx.
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamPorts {
+    /// The two replicas every proxy balances over.
+    pub replicas: [u16; 2],
+    /// A third server, added to and removed from the gateway's pool by the reload scenario.
+    pub spare: u16,
+}
+
+/// The body every upstream server answers.
+pub const UPSTREAM_BODY: &str = r#"{"ok":true}"#;
+
+/// The pid file and error log of an nginx called `name`, inside `dir`.
+fn nginx_paths(dir: &Path, name: &str) -> String {
+    let dir = dir.display();
+    format!("pid {dir}/{name}.pid;\nerror_log {dir}/{name}-error.log warn;\n")
+}
+
+/// Temp directories of nginx's http block, inside `dir` (so nginx never writes under /var).
+fn nginx_temp_paths(dir: &Path) -> String {
+    let dir = dir.display();
+    ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+        .iter()
+        .map(|kind| format!("    {kind}_temp_path {dir}/tmp-{kind};\n"))
+        .collect()
+}
+
+/// The upstream servers: one nginx process, one worker, answering `{"ok":true}` on every port
+/// (and 200 on `/verify/apikey`, for the apikey plugin scenario).
+pub fn upstream_nginx(dir: &Path, ports: UpstreamPorts) -> String {
+    let mut conf = String::new();
+    conf.push_str("worker_processes 1;\n");
+    conf.push_str(&nginx_paths(dir, "upstreams"));
+    conf.push_str("events { worker_connections 8192; }\n");
+    conf.push_str("http {\n    access_log off;\n    default_type application/json;\n");
+    conf.push_str("    keepalive_requests 1000000;\n    keepalive_timeout 120s;\n");
+    conf.push_str(&nginx_temp_paths(dir));
+    for port in ports.replicas.into_iter().chain([ports.spare]) {
+        let _ = write!(
+            conf,
+            "    server {{\n        listen 127.0.0.1:{port};\n        \
+             location / {{ return 200 '{UPSTREAM_BODY}'; }}\n        \
+             location = /verify/apikey {{ return 200 '{UPSTREAM_BODY}'; }}\n    }}\n"
+        );
+    }
+    conf.push_str("}\n");
+    conf
+}
+
+/// What a proxy in front of the upstreams serves.
+#[derive(Debug, Clone, Copy)]
+pub struct ProxySpec {
+    /// The proxy's own port on 127.0.0.1.
+    pub listen: u16,
+    /// nginx `worker_processes`, HAProxy `nbthread`, gateway `threads`.
+    pub workers: usize,
+    /// `/svc/*` goes to these, prefix stripped.
+    pub svc: [u16; 2],
+    /// `/blog/*` goes to these (the blog replicas), prefix stripped; absent without the stack.
+    pub blog: Option<[u16; 2]>,
+}
+
+/// nginx as a reverse proxy: round robin over each pool, 64 idle upstream connections kept.
+pub fn proxy_nginx(dir: &Path, spec: &ProxySpec) -> String {
+    let mut conf = String::new();
+    let _ = writeln!(conf, "worker_processes {};", spec.workers);
+    conf.push_str(&nginx_paths(dir, "nginx"));
+    conf.push_str("events { worker_connections 8192; }\n");
+    conf.push_str("http {\n    access_log off;\n");
+    conf.push_str("    keepalive_requests 1000000;\n    keepalive_timeout 120s;\n");
+    conf.push_str(&nginx_temp_paths(dir));
+    let pools = [("svc", Some(spec.svc)), ("blog", spec.blog)];
+    for (name, ports) in pools {
+        let Some(ports) = ports else { continue };
+        let _ = write!(
+            conf,
+            "    upstream {name}_pool {{\n        server 127.0.0.1:{};\n        server 127.0.0.1:{};\n        \
+             keepalive 64;\n        keepalive_requests 1000000;\n    }}\n",
+            ports[0], ports[1]
+        );
+    }
+    let _ = writeln!(
+        conf,
+        "    server {{\n        listen 127.0.0.1:{};",
+        spec.listen
+    );
+    for (name, ports) in pools {
+        if ports.is_none() {
+            continue;
+        }
+        let _ = write!(
+            conf,
+            "        location /{name}/ {{\n            proxy_pass http://{name}_pool/;\n            \
+             proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n        }}\n"
+        );
+    }
+    conf.push_str("    }\n}\n");
+    conf
+}
+
+/// HAProxy as a reverse proxy: round robin, prefix stripped with `replace-path`, connections to the
+/// servers reused (`http-reuse always`), no logging.
+pub fn proxy_haproxy(spec: &ProxySpec) -> String {
+    let mut conf = String::new();
+    let _ = write!(
+        conf,
+        "global\n    nbthread {}\n    maxconn 4000\n\n\
+         defaults\n    mode http\n    timeout connect 5s\n    timeout client 60s\n    \
+         timeout server 60s\n    http-reuse always\n\n\
+         frontend proxy\n    bind 127.0.0.1:{}\n",
+        spec.workers, spec.listen
+    );
+    if spec.blog.is_some() {
+        conf.push_str("    use_backend blog if { path /blog } || { path_beg /blog/ }\n");
+    }
+    conf.push_str("    default_backend svc\n");
+    for (name, ports) in [("svc", Some(spec.svc)), ("blog", spec.blog)] {
+        let Some(ports) = ports else { continue };
+        let _ = write!(
+            conf,
+            "\nbackend {name}\n    balance roundrobin\n    \
+             http-request replace-path ^/{name}(/.*)?$ \\1\n    \
+             server {name}1 127.0.0.1:{}\n    server {name}2 127.0.0.1:{}\n",
+            ports[0], ports[1]
+        );
+    }
+    conf
+}
+
+/// One service of a gateway config: `/<name>` → upstream `<name>_pool`, prefix stripped.
+#[derive(Debug, Clone)]
+pub struct GatewayService {
+    /// Service, route and path name (`svc` serves `/svc`).
+    pub name: &'static str,
+    /// The targets of its upstream.
+    pub targets: Vec<u16>,
+    /// Paths of a second route of the same service (the reload scenario adds and removes one).
+    pub extra_route: Option<&'static str>,
+}
+
+/// A whole gateway config.
+#[derive(Debug, Clone)]
+pub struct GatewaySpec {
+    /// Proxy port on 127.0.0.1.
+    pub listen: u16,
+    /// Admin port on 127.0.0.1.
+    pub admin: u16,
+    /// Worker threads.
+    pub workers: usize,
+    /// The services.
+    pub services: Vec<GatewayService>,
+    /// With the global `apikey-auth-plugin`, verifying keys at these URLs.
+    pub verification_urls: Option<Vec<String>>,
+}
+
+/// The gateway's Kong-format file for `spec`.
+pub fn gateway_yaml(spec: &GatewaySpec) -> String {
+    let mut yaml = String::new();
+    let _ = write!(
+        yaml,
+        "_format_version: \"3.0\"\n_gateway:\n  proxy_listen: \"127.0.0.1:{}\"\n  \
+         admin_listen: \"127.0.0.1:{}\"\n  threads: {}\nservices:\n",
+        spec.listen, spec.admin, spec.workers
+    );
+    for service in &spec.services {
+        let name = service.name;
+        let _ = write!(
+            yaml,
+            "  - name: {name}\n    url: http://{name}_pool\n    routes:\n      - name: {name}\n        \
+             paths: [/{name}]\n        strip_path: true\n"
+        );
+        if let Some(extra) = service.extra_route {
+            let _ = write!(
+                yaml,
+                "      - name: {name}_extra\n        paths: [{extra}]\n        strip_path: true\n"
+            );
+        }
+    }
+    yaml.push_str("upstreams:\n");
+    for service in &spec.services {
+        let _ = write!(
+            yaml,
+            "  - name: {}_pool\n    algorithm: round-robin\n    targets:\n",
+            service.name
+        );
+        for port in &service.targets {
+            let _ = writeln!(yaml, "      - target: 127.0.0.1:{port}");
+        }
+    }
+    if let Some(urls) = &spec.verification_urls {
+        yaml.push_str(
+            "plugins:\n  - name: apikey-auth-plugin\n    config:\n      verification_urls:\n",
+        );
+        for url in urls {
+            let _ = writeln!(yaml, "        - {url}");
+        }
+    }
+    yaml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(blog: Option<[u16; 2]>) -> ProxySpec {
+        ProxySpec {
+            listen: 9300,
+            workers: 2,
+            svc: [9201, 9202],
+            blog,
+        }
+    }
+
+    #[test]
+    fn nginx_proxy_strips_the_prefix_and_keeps_upstream_connections() {
+        let conf = proxy_nginx(Path::new("/tmp/b"), &spec(None));
+        assert!(conf.starts_with("worker_processes 2;\n"), "{conf}");
+        assert!(
+            conf.contains(
+                "server 127.0.0.1:9201;\n        server 127.0.0.1:9202;\n        keepalive 64;"
+            ),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("location /svc/ {\n            proxy_pass http://svc_pool/;"),
+            "{conf}"
+        );
+        assert!(conf.contains("proxy_set_header Connection \"\";"), "{conf}");
+        assert!(
+            !conf.contains("blog"),
+            "no blog pool without the stack: {conf}"
+        );
+        assert!(conf.contains("pid /tmp/b/nginx.pid;"), "{conf}");
+    }
+
+    #[test]
+    fn haproxy_routes_blog_paths_to_their_own_backend() {
+        let conf = proxy_haproxy(&spec(Some([8201, 8202])));
+        assert!(conf.contains("nbthread 2\n"), "{conf}");
+        assert!(
+            conf.contains("use_backend blog if { path /blog } || { path_beg /blog/ }"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("http-request replace-path ^/blog(/.*)?$ \\1\n"),
+            "{conf}"
+        );
+        assert!(conf.contains("server blog2 127.0.0.1:8202\n"), "{conf}");
+        assert!(conf.contains("http-reuse always"), "{conf}");
+    }
+
+    #[test]
+    fn gateway_yaml_has_the_plugin_only_when_asked() {
+        let mut spec = GatewaySpec {
+            listen: 9500,
+            admin: 9501,
+            workers: 1,
+            services: vec![GatewayService {
+                name: "svc",
+                targets: vec![9201, 9202],
+                extra_route: Some("/extra"),
+            }],
+            verification_urls: None,
+        };
+        let plain = gateway_yaml(&spec);
+        assert!(
+            plain.contains("proxy_listen: \"127.0.0.1:9500\""),
+            "{plain}"
+        );
+        assert!(plain.contains("url: http://svc_pool\n"), "{plain}");
+        assert!(
+            plain.contains("- name: svc_extra\n        paths: [/extra]"),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("      - target: 127.0.0.1:9202\n"),
+            "{plain}"
+        );
+        assert!(!plain.contains("plugins"), "{plain}");
+        spec.verification_urls = Some(vec!["http://127.0.0.1:9201/verify/apikey".into()]);
+        let keyed = gateway_yaml(&spec);
+        assert!(
+            keyed.ends_with("verification_urls:\n        - http://127.0.0.1:9201/verify/apikey\n"),
+            "{keyed}"
+        );
+    }
+}
