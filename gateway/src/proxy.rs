@@ -1,11 +1,15 @@
 //! The Pingora proxy: [`Gateway`] implements `ProxyHttp`, one job per phase.
 //!
 //! - `request_filter`: take the config snapshot once, normalise the path, match a route, run its
-//!   plugins, compute the upstream URI. Answers 404/503 and plugin exits itself.
+//!   plugins (their decisions land in the request's [`Effects`]), compute the upstream URI.
+//!   Answers 404/503 and plugin exits itself.
+//! - `request_body_filter`: counts a body without length against `request-size-limiting`.
 //! - `upstream_peer`: pick a target (skipping the ones this request already tried) and set the
 //!   service's timeouts.
-//! - `upstream_request_filter`: rewrite the path, `Host` and the `X-Forwarded-*` headers.
-//! - `response_filter`: `Via`, latency headers and the request id.
+//! - `upstream_request_filter`: rewrite the path, `Host` and the `X-Forwarded-*` headers, then the
+//!   plugins' upstream headers.
+//! - `response_filter`: `Via`, latency headers and the request id, then the plugins' response
+//!   headers (which the gateway's own answers get too).
 //! - `fail_to_connect` / `error_while_proxy`: retries within the service's `retries`.
 //! - `fail_to_proxy`: Kong's 502/503/504 bodies instead of Pingora's empty 502.
 
@@ -18,6 +22,7 @@ use std::{
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
+use bytes::Bytes;
 use http::header;
 use pingora::{
     Error, ErrorSource, ErrorType, Result,
@@ -29,7 +34,7 @@ use pingora::{
 
 use crate::{
     balancer::ActiveGuard,
-    plugins::{Flow, LocalResponse},
+    plugins::{AccessRequest, Effects, Flow, LocalResponse, key_auth::strip_query_args},
     responses::{GatewayError, REQUEST_ID_HEADER, RequestId},
     router::{escape_path, normalize_path, upstream_path},
     runtime::{Destination, Runtime},
@@ -73,6 +78,9 @@ pub struct Ctx {
     upstream_uri: Option<String>,
     /// The stripped prefix (`X-Forwarded-Prefix`).
     forwarded_prefix: Option<String>,
+    /// What the route's plugins decided: upstream and response headers, consumer, correlation id
+    /// (`effects.correlation_id`, for the access log), body limit. Empty without plugins.
+    effects: Effects,
     /// Balancer indices already tried.
     tried: [usize; MAX_TRIES],
     tries: usize,
@@ -122,6 +130,7 @@ impl ProxyHttp for Gateway {
             service: None,
             upstream_uri: None,
             forwarded_prefix: None,
+            effects: Effects::default(),
             tried: [0; MAX_TRIES],
             tries: 0,
             current: None,
@@ -133,7 +142,15 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let runtime = self.state.load_full();
-        let decision = decide(&runtime, session.req_header(), &ctx.request_id).await;
+        let client_ip = client_ip(session);
+        let decision = decide(
+            &runtime,
+            session.req_header(),
+            &ctx.request_id,
+            client_ip,
+            &mut ctx.effects,
+        )
+        .await;
         ctx.runtime = Some(runtime);
         match decision {
             Decision::Proxy {
@@ -153,6 +170,27 @@ impl ProxyHttp for Gateway {
                 Ok(true)
             }
         }
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        if let Some(chunk) = body
+            && !ctx.effects.count_body(chunk.len())
+        {
+            // Rendered by `fail_to_proxy` as the plugin's 413 (never retried: `explain` decides
+            // no retry).
+            ctx.failure = Some(GatewayError::PayloadTooLarge);
+            return Err(Error::explain(
+                ErrorType::HTTPStatus(413),
+                "request body over the request-size-limiting limit",
+            ));
+        }
+        Ok(())
     }
 
     async fn upstream_peer(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
@@ -283,6 +321,8 @@ impl ProxyHttp for Gateway {
             upstream_request.insert_header("x-forwarded-prefix", prefix.as_str())?;
         }
         upstream_request.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
+        // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
+        ctx.effects.apply_to_upstream(upstream_request)?;
         Ok(())
     }
 
@@ -308,6 +348,9 @@ impl ProxyHttp for Gateway {
             millis(upstream_started.saturating_duration_since(ctx.started)),
         )?;
         upstream_response.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
+
+        // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
+        ctx.effects.apply_to_response(upstream_response)?;
         Ok(())
     }
 
@@ -381,8 +424,15 @@ impl ProxyHttp for Gateway {
     }
 }
 
-/// Route matching, plugins and the upstream URI, for one request against one snapshot.
-async fn decide(runtime: &Runtime, request: &RequestHeader, request_id: &RequestId) -> Decision {
+/// Route matching, plugins and the upstream URI, for one request against one snapshot; the
+/// plugins' decisions go to `effects`.
+async fn decide(
+    runtime: &Runtime,
+    request: &RequestHeader,
+    request_id: &RequestId,
+    client_ip: Option<IpAddr>,
+    effects: &mut Effects,
+) -> Decision {
     if headers_too_large(request) {
         return Decision::Respond(GatewayError::HeaderTooLarge.response(request_id));
     }
@@ -402,16 +452,33 @@ async fn decide(runtime: &Runtime, request: &RequestHeader, request_id: &Request
     let Some(service_index) = route.service else {
         return Decision::Respond(GatewayError::NoService.response(request_id));
     };
-    let chain = &runtime.route_plugins[route_index];
-    if !chain.is_empty()
-        && let Flow::Respond(response) = chain.access(request, &path).await
-    {
-        return Decision::Respond(response);
-    }
     let service = &runtime.services[service_index].service;
+    let chain = &runtime.route_plugins[route_index];
+    if !chain.is_empty() {
+        let access = AccessRequest {
+            header: request,
+            path: &path,
+            client_ip,
+            route: &route.name,
+            service: &service.name,
+        };
+        if let Flow::Respond(response) = chain.access(&access, effects).await {
+            return Decision::Respond(response);
+        }
+    }
     let normalised = matches!(path, Cow::Owned(_));
+    // key-auth's hide_credentials: the key leaves the query string.
+    let query: Option<Cow<'_, str>> = match request.uri.query() {
+        Some(query) if !effects.hidden_query_args().is_empty() => {
+            Some(strip_query_args(query, effects.hidden_query_args()))
+                .filter(|query| !query.is_empty())
+                .map(Cow::Owned)
+        }
+        query => query.map(Cow::Borrowed),
+    };
+    let query_changed = query.as_deref() != request.uri.query();
     let (upstream_uri, forwarded_prefix) =
-        if route.strip_path || service.path.is_some() || normalised {
+        if route.strip_path || service.path.is_some() || normalised || query_changed {
             let upstream = upstream_path(
                 service.path.as_deref(),
                 &path,
@@ -420,7 +487,7 @@ async fn decide(runtime: &Runtime, request: &RequestHeader, request_id: &Request
                 route.path_handling,
             );
             let mut uri = escape_path(&upstream).into_owned();
-            if let Some(query) = request.uri.query() {
+            if let Some(query) = &query {
                 uri.push('?');
                 uri.push_str(query);
             }
@@ -460,12 +527,19 @@ async fn write_local_response(
     ctx: &Ctx,
     response: &LocalResponse,
 ) -> Result<()> {
-    let mut header = ResponseHeader::build(response.status, Some(6))?;
-    header.insert_header(header::CONTENT_TYPE, response.content_type)?;
+    let mut header = ResponseHeader::build(response.status, Some(6 + response.headers.len()))?;
+    if let Some(content_type) = response.content_type {
+        header.insert_header(header::CONTENT_TYPE, content_type)?;
+    }
     header.insert_header(header::CONTENT_LENGTH, response.body.len())?;
     header.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
     header.insert_header("x-kong-response-latency", millis(ctx.started.elapsed()))?;
     header.insert_header(header::SERVER, VIA.trim_start_matches("1.1 "))?;
+    // The route's plugins' headers (CORS, rate-limit counters, ...), then this answer's own.
+    ctx.effects.apply_to_response(&mut header)?;
+    for (name, value) in &response.headers {
+        header.insert_header(name, value)?;
+    }
     let head = session.req_header().method == http::Method::HEAD;
     session
         .write_response_header(Box::new(header), head)
