@@ -354,14 +354,16 @@ impl ProxyHttp for Gateway {
         Ok(())
     }
 
-    fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
+    fn suppress_error_log(&self, _session: &Session, ctx: &Ctx, error: &Error) -> bool {
         // A client that goes away mid-request is routine (load tools stop at a deadline, browsers
-        // navigate away): not an error of ours. Kong logs it at info level too.
-        error.esource() == &ErrorSource::Downstream
-            && matches!(
-                error.etype(),
-                ErrorType::ConnectionClosed | ErrorType::ReadError | ErrorType::WriteError
-            )
+        // navigate away): not an error of ours. Kong logs it at info level too. So is a body over
+        // request-size-limiting's limit: the plugin's 413, not a failure.
+        ctx.failure == Some(GatewayError::PayloadTooLarge)
+            || error.esource() == &ErrorSource::Downstream
+                && matches!(
+                    error.etype(),
+                    ErrorType::ConnectionClosed | ErrorType::ReadError | ErrorType::WriteError
+                )
     }
 
     fn fail_to_connect(

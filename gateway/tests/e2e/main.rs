@@ -1,9 +1,12 @@
 //! End-to-end tests: the real `gateway` binary on free ports, in front of real HTTP upstream
-//! servers (axum, in-process) and a fake auth verification endpoint that counts its calls.
+//! servers (axum, in-process), a fake auth verification endpoint that counts its calls, and a real
+//! `redis-server` for the shared rate limit.
 
 mod api_key;
 mod bad_input;
 mod balancing;
 mod helpers;
+mod plugins;
+mod rate_limiting;
 mod reload;
 mod routing;
