@@ -4,7 +4,10 @@
 //!
 //! Building resolves target host names (blocking DNS: done off the request path, at start and in the
 //! reload service) and carries over the live state ([`TargetState`]: health, in-flight counts) of every
-//! target that exists in the previous snapshot too.
+//! target that exists in the previous snapshot too. Plugin instances are built here as well (one
+//! consumer/credential table shared by every `key-auth`); a `rate-limiting` instance whose config and
+//! scope (by name) are unchanged is kept whole, so its counters and Redis connection survive the
+//! reload. Building starts no task, thread or connection.
 
 use std::{
     collections::HashMap,

@@ -3,7 +3,7 @@
 //!
 //! Windows are aligned to UTC calendar boundaries (seconds, minutes, hours, days since the epoch;
 //! calendar months and years). Each request sends one atomic pipeline with `INCR` + `EXPIRE` per
-//! window on Kong's keys `ratelimit:<route>:<service>:<identifier>:<window start ms>:<period>`
+//! window (expiring when the window ends) on Kong's keys `ratelimit:<route>:<service>:<identifier>:<window start ms>:<period>`
 //! (route and service are the plugin's scope, by name; Kong's empty UUID when unscoped) and is let
 //! through when every count is within its limit. Counting first makes the limit exact across
 //! processes; a refused request counts too, which in a fixed window refuses nobody that would
@@ -111,7 +111,9 @@ impl RedisCounters {
             let (start, end) = window_bounds(window, now_ms);
             let key = format!("{}{identifier}:{start}:{}", self.key_prefix, window.name());
             pipe.cmd("INCR").arg(&key);
-            pipe.cmd("EXPIRE").arg(&key).arg(window.seconds()).ignore();
+            // Until the window ends (a calendar month may outlast Kong's 30-day expiry).
+            let ttl_secs = (end - now_ms).max(0) / 1000 + 1;
+            pipe.cmd("EXPIRE").arg(&key).arg(ttl_secs).ignore();
             bounds.push(end);
         }
         let counts: Vec<i64> = tokio::time::timeout(self.timeout, async {
