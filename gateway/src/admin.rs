@@ -168,7 +168,7 @@ async fn node_info(State(admin): State<AdminState>) -> Response {
         "hostname": hostname,
         "node_id": admin.node_id,
         "plugins": {
-            "available_on_server": config::model::IMPLEMENTED_PLUGINS,
+            "available_on_server": config::model::PLUGIN_NAMES,
             "enabled_in_cluster": enabled,
         },
         "configuration": {
@@ -224,7 +224,7 @@ async fn prometheus(State(admin): State<AdminState>) -> Response {
 
 async fn get_config(State(admin): State<AdminState>) -> Response {
     let runtime = admin.state.load();
-    let mut document = runtime.config.source.clone();
+    let mut document = runtime.config.source.0.clone();
     redact(&mut document, false);
     match serde_yaml::to_string(&document) {
         Ok(text) => ok(json!({ "config": text })),
@@ -675,7 +675,7 @@ async fn upstream_health(
 /// Every plugin entry of the running document, with its scope and redacted config.
 async fn plugins(State(admin): State<AdminState>) -> Response {
     let runtime = admin.state.load();
-    let mut document = runtime.config.source.clone();
+    let mut document = runtime.config.source.0.clone();
     redact(&mut document, false);
     let mut found = Vec::new();
     collect_plugins(&document, None, None, &mut found);

@@ -1,8 +1,9 @@
 //! A Kong-compatible API gateway on Cloudflare's Pingora.
 //!
 //! It reads a Kong declarative file (`gateway.yml`), routes and load-balances requests to upstream
-//! targets, runs plugins (the API-key check against the auth replicas), and swaps in a new config
-//! atomically when the file changes.
+//! targets, runs plugins (the seed's API-key check against the auth replicas and Kong's
+//! `rate-limiting`, `cors`, `request-size-limiting`, `correlation-id`, `ip-restriction` and
+//! `key-auth`), and swaps in a new config atomically when the file changes.
 //!
 //! # Layout
 //! - [`cli`]: command line (`run`, `check`).
@@ -11,7 +12,8 @@
 //! - [`balancer`]: smooth weighted round robin, least connections, consistent hashing; pure.
 //! - [`metrics`]: Prometheus metrics under Kong's names.
 //! - [`runtime`]: the immutable snapshot a request uses (routes, destinations, plugin chains).
-//! - [`plugins`]: plugin instances and chains (`api_key`).
+//! - [`plugins`]: plugin instances, per-route chains in Kong's priority order, and the per-request
+//!   effects they leave for the proxy.
 //! - [`proxy`]: the `ProxyHttp` implementation, one job per phase.
 //! - [`responses`]: the gateway's own answers (Kong's bodies) and request ids.
 //! - [`reload`]: file watching, SIGHUP and the atomic swap.

@@ -1,11 +1,15 @@
 //! The Pingora proxy: [`Gateway`] implements `ProxyHttp`, one job per phase.
 //!
 //! - `request_filter`: take the config snapshot once, normalise the path, match a route, run its
-//!   plugins, compute the upstream URI. Answers 404/503 and plugin exits itself.
+//!   plugins (their decisions land in the request's [`Effects`]), compute the upstream URI.
+//!   Answers 404/503 and plugin exits itself.
+//! - `request_body_filter`: counts a body without length against `request-size-limiting`.
 //! - `upstream_peer`: pick a target (skipping the ones this request already tried) and set the
 //!   service's timeouts.
-//! - `upstream_request_filter`: rewrite the path, `Host` and the `X-Forwarded-*` headers.
-//! - `response_filter`: `Via`, latency headers and the request id.
+//! - `upstream_request_filter`: rewrite the path, `Host` and the `X-Forwarded-*` headers, then the
+//!   plugins' upstream headers.
+//! - `response_filter`: `Via`, latency headers and the request id, then the plugins' response
+//!   headers (which the gateway's own answers get too).
 //! - `fail_to_connect` / `error_while_proxy`: retries within the service's `retries`.
 //! - `fail_to_proxy`: Kong's 502/503/504 bodies instead of Pingora's empty 502.
 //! - `logging`: metrics and the access log line.
@@ -22,6 +26,7 @@ use std::{
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
+use bytes::Bytes;
 use http::header;
 use pingora::{
     Error, ErrorSource, ErrorType, Result,
@@ -36,7 +41,7 @@ use crate::{
     balancer::{ActiveGuard, TargetState},
     health,
     metrics::{Observation, Source, metrics},
-    plugins::{Flow, LocalResponse},
+    plugins::{AccessRequest, Effects, Flow, LocalResponse, key_auth::strip_query_args},
     responses::{GatewayError, REQUEST_ID_HEADER, RequestId},
     router::{escape_path, normalize_path, upstream_path},
     runtime::{Destination, Runtime, UpstreamRuntime},
@@ -86,6 +91,9 @@ pub struct Ctx {
     upstream_uri: Option<String>,
     /// The stripped prefix (`X-Forwarded-Prefix`).
     forwarded_prefix: Option<String>,
+    /// What the route's plugins decided: upstream and response headers, consumer, correlation id
+    /// (`effects.correlation_id`, for the access log), body limit. Empty without plugins.
+    effects: Effects,
     /// Balancer indices already tried.
     tried: [usize; MAX_TRIES],
     tries: usize,
@@ -155,6 +163,7 @@ impl ProxyHttp for Gateway {
             service: None,
             upstream_uri: None,
             forwarded_prefix: None,
+            effects: Effects::default(),
             tried: [0; MAX_TRIES],
             tries: 0,
             current: None,
@@ -168,7 +177,15 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let runtime = self.state.load_full();
-        let decision = decide(&runtime, session.req_header(), &ctx.request_id).await;
+        let client_ip = client_ip(session);
+        let decision = decide(
+            &runtime,
+            session.req_header(),
+            &ctx.request_id,
+            client_ip,
+            &mut ctx.effects,
+        )
+        .await;
         ctx.runtime = Some(runtime);
         match decision {
             Decision::Proxy {
@@ -188,6 +205,27 @@ impl ProxyHttp for Gateway {
                 Ok(true)
             }
         }
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        if let Some(chunk) = body
+            && !ctx.effects.count_body(chunk.len())
+        {
+            // Rendered by `fail_to_proxy` as the plugin's 413 (never retried: `explain` decides
+            // no retry).
+            ctx.failure = Some(GatewayError::PayloadTooLarge);
+            return Err(Error::explain(
+                ErrorType::HTTPStatus(413),
+                "request body over the request-size-limiting limit",
+            ));
+        }
+        Ok(())
     }
 
     async fn upstream_peer(&self, session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
@@ -325,6 +363,8 @@ impl ProxyHttp for Gateway {
             upstream_request.insert_header("x-forwarded-prefix", prefix.as_str())?;
         }
         upstream_request.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
+        // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
+        ctx.effects.apply_to_upstream(upstream_request)?;
         Ok(())
     }
 
@@ -354,6 +394,9 @@ impl ProxyHttp for Gateway {
             millis(upstream_started.saturating_duration_since(ctx.started)),
         )?;
         upstream_response.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
+
+        // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
+        ctx.effects.apply_to_response(upstream_response)?;
         Ok(())
     }
 
@@ -421,14 +464,16 @@ impl ProxyHttp for Gateway {
         });
     }
 
-    fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, error: &Error) -> bool {
+    fn suppress_error_log(&self, _session: &Session, ctx: &Ctx, error: &Error) -> bool {
         // A client that goes away mid-request is routine (load tools stop at a deadline, browsers
-        // navigate away): not an error of ours. Kong logs it at info level too.
-        error.esource() == &ErrorSource::Downstream
-            && matches!(
-                error.etype(),
-                ErrorType::ConnectionClosed | ErrorType::ReadError | ErrorType::WriteError
-            )
+        // navigate away): not an error of ours. Kong logs it at info level too. So is a body over
+        // request-size-limiting's limit: the plugin's 413, not a failure.
+        ctx.failure == Some(GatewayError::PayloadTooLarge)
+            || error.esource() == &ErrorSource::Downstream
+                && matches!(
+                    error.etype(),
+                    ErrorType::ConnectionClosed | ErrorType::ReadError | ErrorType::WriteError
+                )
     }
 
     fn fail_to_connect(
@@ -518,8 +563,15 @@ fn passive_target(ctx: &Ctx) -> Option<(&UpstreamRuntime, &TargetState)> {
     Some((upstream, ctx.active.as_ref()?.state()))
 }
 
-/// Route matching, plugins and the upstream URI, for one request against one snapshot.
-async fn decide(runtime: &Runtime, request: &RequestHeader, request_id: &RequestId) -> Decision {
+/// Route matching, plugins and the upstream URI, for one request against one snapshot; the
+/// plugins' decisions go to `effects`.
+async fn decide(
+    runtime: &Runtime,
+    request: &RequestHeader,
+    request_id: &RequestId,
+    client_ip: Option<IpAddr>,
+    effects: &mut Effects,
+) -> Decision {
     if headers_too_large(request) {
         return Decision::Respond(GatewayError::HeaderTooLarge.response(request_id));
     }
@@ -539,16 +591,33 @@ async fn decide(runtime: &Runtime, request: &RequestHeader, request_id: &Request
     let Some(service_index) = route.service else {
         return Decision::Respond(GatewayError::NoService.response(request_id));
     };
-    let chain = &runtime.route_plugins[route_index];
-    if !chain.is_empty()
-        && let Flow::Respond(response) = chain.access(request, &path).await
-    {
-        return Decision::Respond(response);
-    }
     let service = &runtime.services[service_index].service;
+    let chain = &runtime.route_plugins[route_index];
+    if !chain.is_empty() {
+        let access = AccessRequest {
+            header: request,
+            path: &path,
+            client_ip,
+            route: &route.name,
+            service: &service.name,
+        };
+        if let Flow::Respond(response) = chain.access(&access, effects).await {
+            return Decision::Respond(response);
+        }
+    }
     let normalised = matches!(path, Cow::Owned(_));
+    // key-auth's hide_credentials: the key leaves the query string.
+    let query: Option<Cow<'_, str>> = match request.uri.query() {
+        Some(query) if !effects.hidden_query_args().is_empty() => {
+            Some(strip_query_args(query, effects.hidden_query_args()))
+                .filter(|query| !query.is_empty())
+                .map(Cow::Owned)
+        }
+        query => query.map(Cow::Borrowed),
+    };
+    let query_changed = query.as_deref() != request.uri.query();
     let (upstream_uri, forwarded_prefix) =
-        if route.strip_path || service.path.is_some() || normalised {
+        if route.strip_path || service.path.is_some() || normalised || query_changed {
             let upstream = upstream_path(
                 service.path.as_deref(),
                 &path,
@@ -557,7 +626,7 @@ async fn decide(runtime: &Runtime, request: &RequestHeader, request_id: &Request
                 route.path_handling,
             );
             let mut uri = escape_path(&upstream).into_owned();
-            if let Some(query) = request.uri.query() {
+            if let Some(query) = &query {
                 uri.push('?');
                 uri.push_str(query);
             }
@@ -597,12 +666,19 @@ async fn write_local_response(
     ctx: &Ctx,
     response: &LocalResponse,
 ) -> Result<()> {
-    let mut header = ResponseHeader::build(response.status, Some(6))?;
-    header.insert_header(header::CONTENT_TYPE, response.content_type)?;
+    let mut header = ResponseHeader::build(response.status, Some(6 + response.headers.len()))?;
+    if let Some(content_type) = response.content_type {
+        header.insert_header(header::CONTENT_TYPE, content_type)?;
+    }
     header.insert_header(header::CONTENT_LENGTH, response.body.len())?;
     header.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
     header.insert_header("x-kong-response-latency", millis(ctx.started.elapsed()))?;
     header.insert_header(header::SERVER, VIA.trim_start_matches("1.1 "))?;
+    // The route's plugins' headers (CORS, rate-limit counters, ...), then this answer's own.
+    ctx.effects.apply_to_response(&mut header)?;
+    for (name, value) in &response.headers {
+        header.insert_header(name, value)?;
+    }
     let head = session.req_header().method == http::Method::HEAD;
     session
         .write_response_header(Box::new(header), head)

@@ -61,6 +61,8 @@ pub enum GatewayError {
     HeaderTooLarge,
     /// 500: our bug.
     Internal,
+    /// 413: a streamed request body passed `request-size-limiting`'s limit (a plugin's exit).
+    PayloadTooLarge,
 }
 
 impl GatewayError {
@@ -79,30 +81,32 @@ impl GatewayError {
             Self::BadRequest => (400, "Bad request"),
             Self::HeaderTooLarge => (400, "Request header or cookie too large"),
             Self::Internal => (500, "An unexpected error occurred"),
+            Self::PayloadTooLarge => (413, crate::plugins::request_size::SIZE_LIMIT_MESSAGE),
         }
     }
 
-    /// The response: `{"message": ..., "request_id": ...}`.
+    /// The response: `{"message": ..., "request_id": ...}`; a plugin's exit is `{"message": ...}`.
     pub fn response(self, request_id: &RequestId) -> LocalResponse {
         let (status, message) = self.status_and_message();
-        LocalResponse {
+        if self == Self::PayloadTooLarge {
+            return plugin_error(status, message);
+        }
+        LocalResponse::json(
             status,
-            body: Bytes::from(format!(
+            Bytes::from(format!(
                 r#"{{"message":"{message}","request_id":"{}"}}"#,
                 request_id.as_str()
             )),
-            content_type: JSON,
-        }
+        )
     }
 }
 
 /// A plugin's own exit: `{"message": ...}` (Kong's `kong.response.exit`).
 pub fn plugin_error(status: u16, message: &str) -> LocalResponse {
-    LocalResponse {
+    LocalResponse::json(
         status,
-        body: Bytes::from(serde_json::json!({ "message": message }).to_string()),
-        content_type: JSON,
-    }
+        Bytes::from(serde_json::json!({ "message": message }).to_string()),
+    )
 }
 
 #[cfg(test)]

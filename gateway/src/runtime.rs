@@ -4,7 +4,10 @@
 //!
 //! Building resolves target host names (blocking DNS: done off the request path, at start and in the
 //! reload service) and carries over the live state ([`TargetState`]: health, in-flight counts) of every
-//! target that exists in the previous snapshot too.
+//! target that exists in the previous snapshot too. Plugin instances are built here as well (one
+//! consumer/credential table shared by every `key-auth`); a `rate-limiting` instance whose config and
+//! scope (by name) are unchanged is kept whole, so its counters and Redis connection survive the
+//! reload. Building starts no task, thread or connection.
 
 use std::{
     collections::HashMap,
@@ -24,7 +27,16 @@ use crate::{
     },
     health,
     metrics::{RouteMetrics, metrics},
-    plugins::{PluginChain, PluginInstance, api_key::ApiKeyAuth},
+    plugins::{
+        PluginChain, PluginInstance,
+        api_key::ApiKeyAuth,
+        correlation_id::CorrelationId,
+        cors::Cors,
+        ip_restriction::IpRestriction,
+        key_auth::{Credentials, KeyAuth},
+        rate_limiting::{InstanceScope, RateLimiting},
+        request_size::RequestSizeLimiting,
+    },
     router::{RouteMatch, RouteTable},
 };
 
@@ -43,6 +55,9 @@ pub struct Runtime {
     pub route_plugins: Vec<PluginChain>,
     /// Upstreams by name (admin API, health checks).
     pub upstreams: Vec<Arc<UpstreamRuntime>>,
+    /// Every `rate-limiting` instance, so that the next snapshot can keep the counters of the
+    /// ones whose config and scope did not change.
+    rate_limiters: Vec<Arc<RateLimiting>>,
     /// Per route: its latency histograms.
     pub route_metrics: Vec<RouteMetrics>,
     /// Every name lookup the build made, in [`resolve_names`] order (periodic re-resolution
@@ -258,13 +273,45 @@ impl Runtime {
             RouteTable::build(&[]).expect("BUG: an empty route table always builds")
         });
 
+        let credentials = Arc::new(Credentials::build(&config));
+        let previous_limiters = previous.map_or(&[][..], |previous| &previous.rate_limiters[..]);
+        let mut rate_limiters = Vec::new();
         let instances: Vec<(PluginScope, PluginInstance)> = config
             .plugins
             .iter()
             .map(|plugin| {
                 let instance = match &plugin.config {
+                    PluginConfig::CorrelationId(settings) => PluginInstance::CorrelationId(
+                        Arc::new(CorrelationId::new(settings.clone())),
+                    ),
+                    PluginConfig::Cors(settings) => {
+                        PluginInstance::Cors(Arc::new(Cors::new(settings.clone())))
+                    }
+                    PluginConfig::KeyAuth(settings) => PluginInstance::KeyAuth(Arc::new(
+                        KeyAuth::new(settings.clone(), credentials.clone()),
+                    )),
                     PluginConfig::ApiKeyAuth(settings) => {
                         PluginInstance::ApiKeyAuth(Arc::new(ApiKeyAuth::new(settings.clone())))
+                    }
+                    PluginConfig::IpRestriction(settings) => PluginInstance::IpRestriction(
+                        Arc::new(IpRestriction::new(settings.clone())),
+                    ),
+                    PluginConfig::RequestSizeLimiting(settings) => {
+                        PluginInstance::RequestSizeLimiting(Arc::new(RequestSizeLimiting::new(
+                            settings.clone(),
+                        )))
+                    }
+                    PluginConfig::RateLimiting(settings) => {
+                        let scope = instance_scope(plugin.scope, &config);
+                        let limiter = previous_limiters
+                            .iter()
+                            .find(|kept| kept.is_same(settings, &scope))
+                            .cloned()
+                            .unwrap_or_else(|| {
+                                Arc::new(RateLimiting::new(settings.clone(), scope))
+                            });
+                        rate_limiters.push(limiter.clone());
+                        PluginInstance::RateLimiting(limiter)
                     }
                 };
                 (plugin.scope, instance)
@@ -297,6 +344,7 @@ impl Runtime {
             upstreams,
             route_metrics,
             resolved,
+            rate_limiters,
         }
     }
 
@@ -315,6 +363,24 @@ impl Runtime {
     /// The route at `index` of `config.routes`.
     pub fn route(&self, index: usize) -> &Route {
         &self.config.routes[index]
+    }
+}
+
+/// A plugin scope by name (indices change between configs, names identify).
+fn instance_scope(scope: PluginScope, config: &Config) -> InstanceScope {
+    match scope {
+        PluginScope::Global => InstanceScope {
+            route: None,
+            service: None,
+        },
+        PluginScope::Service(index) => InstanceScope {
+            route: None,
+            service: Some(config.services[index].name.clone()),
+        },
+        PluginScope::Route(index) => InstanceScope {
+            route: Some(config.routes[index].name.clone()),
+            service: None,
+        },
     }
 }
 

@@ -3,15 +3,19 @@
 //!
 //! - [`raw`]: serde types mirroring Kong's file format.
 //! - [`validate`]: defaults, references, ranges; collects every error.
+//! - `plugins`: each plugin's `config` block (part of validation).
+//! - `consumers`: consumers and their key-auth credentials (part of validation).
 //! - [`model`]: the validated config.
 //! - [`healthchecks`]: an upstream's `healthchecks` block (Kong's fields and defaults).
 //! - [`locate`]: path → line in the YAML text.
 
 use std::{fmt, path::Path};
 
+mod consumers;
 pub mod healthchecks;
 pub mod locate;
 pub mod model;
+mod plugins;
 pub mod raw;
 pub mod validate;
 

@@ -4,7 +4,9 @@
 //! References are resolved to indices (a route's service, a service's upstream); defaults are
 //! applied; every value is in range. Built only by [`super::validate`].
 
-use std::{net::SocketAddr, time::Duration};
+use std::{fmt, net::SocketAddr, time::Duration};
+
+use ipnet::IpNet;
 
 pub use crate::balancer::Algorithm;
 pub use crate::router::{PathHandling, PathPattern};
@@ -25,7 +27,66 @@ pub struct Config {
     /// Plugin instances at every scope.
     pub plugins: Vec<Plugin>,
     /// The document as parsed (secrets included: redact before showing it).
-    pub source: serde_yaml::Value,
+    pub source: Document,
+    /// Consumers in file order (key-auth identities).
+    pub consumers: Vec<Consumer>,
+    /// `keyauth_credentials`, nested and top level, in file order; keys are unique.
+    pub keyauth_credentials: Vec<KeyAuthCredential>,
+}
+
+/// The parsed document a config came from. It holds secrets as written, so `Debug` shows none of
+/// it; the admin API redacts it before showing it.
+#[derive(Clone, Default)]
+pub struct Document(pub serde_yaml::Value);
+
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Document { .. }")
+    }
+}
+
+/// A secret from the file (a key, a password): kept as written, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself; for the code that uses it, never for logs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+/// A consumer (Kong's `consumers[]`): who a key-auth credential belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumer {
+    /// `id` as written, or a UUID derived from the username/custom_id (stable across reloads).
+    pub id: String,
+    /// `username`; at least one of `username` and `custom_id` is set.
+    pub username: Option<String>,
+    /// `custom_id`.
+    pub custom_id: Option<String>,
+}
+
+/// A key-auth credential (Kong's `keyauth_credentials[]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAuthCredential {
+    /// `id` as written, or a UUID derived from its consumer and position (never from the key).
+    pub id: String,
+    /// Index in [`Config::consumers`].
+    pub consumer: usize,
+    /// The API key; redacted in `Debug`.
+    pub key: Secret,
 }
 
 /// `_gateway`: listeners and process settings.
@@ -283,26 +344,295 @@ impl Plugin {
 }
 
 /// Typed configuration of each plugin we implement.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PluginConfig {
+    /// `correlation-id`.
+    CorrelationId(CorrelationIdConfig),
+    /// `cors`.
+    Cors(CorsConfig),
+    /// `key-auth`.
+    KeyAuth(KeyAuthConfig),
     /// `apikey-auth-plugin`.
     ApiKeyAuth(ApiKeyAuthConfig),
+    /// `ip-restriction`.
+    IpRestriction(IpRestrictionConfig),
+    /// `request-size-limiting`.
+    RequestSizeLimiting(RequestSizeLimitingConfig),
+    /// `rate-limiting`.
+    RateLimiting(RateLimitingConfig),
 }
 
 impl PluginConfig {
     /// The plugin's name as in the file.
     pub fn name(&self) -> &'static str {
         match self {
+            Self::CorrelationId(_) => CORRELATION_ID_PLUGIN,
+            Self::Cors(_) => CORS_PLUGIN,
+            Self::KeyAuth(_) => KEY_AUTH_PLUGIN,
             Self::ApiKeyAuth(_) => API_KEY_AUTH_PLUGIN,
+            Self::IpRestriction(_) => IP_RESTRICTION_PLUGIN,
+            Self::RequestSizeLimiting(_) => REQUEST_SIZE_LIMITING_PLUGIN,
+            Self::RateLimiting(_) => RATE_LIMITING_PLUGIN,
         }
     }
 }
 
 /// Name of the API-key plugin (the seed's Go plugin).
 pub const API_KEY_AUTH_PLUGIN: &str = "apikey-auth-plugin";
+/// Kong's `correlation-id`.
+pub const CORRELATION_ID_PLUGIN: &str = "correlation-id";
+/// Kong's `cors`.
+pub const CORS_PLUGIN: &str = "cors";
+/// Kong's `key-auth`.
+pub const KEY_AUTH_PLUGIN: &str = "key-auth";
+/// Kong's `ip-restriction`.
+pub const IP_RESTRICTION_PLUGIN: &str = "ip-restriction";
+/// Kong's `request-size-limiting`.
+pub const REQUEST_SIZE_LIMITING_PLUGIN: &str = "request-size-limiting";
+/// Kong's `rate-limiting`.
+pub const RATE_LIMITING_PLUGIN: &str = "rate-limiting";
 
-/// Every plugin this gateway implements (admin `GET /`).
-pub const IMPLEMENTED_PLUGINS: &[&str] = &[API_KEY_AUTH_PLUGIN];
+/// Every plugin name the gateway implements, in execution order (Kong's priorities).
+pub const PLUGIN_NAMES: [&str; 7] = [
+    CORRELATION_ID_PLUGIN,
+    CORS_PLUGIN,
+    KEY_AUTH_PLUGIN,
+    API_KEY_AUTH_PLUGIN,
+    IP_RESTRICTION_PLUGIN,
+    REQUEST_SIZE_LIMITING_PLUGIN,
+    RATE_LIMITING_PLUGIN,
+];
+
+/// `correlation-id` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelationIdConfig {
+    /// The header that carries the id (default `Kong-Request-ID`), lower case.
+    pub header_name: String,
+    /// How a missing id is made.
+    pub generator: CorrelationIdGenerator,
+    /// Also send the id back to the client (default false).
+    pub echo_downstream: bool,
+}
+
+/// `correlation-id` `generator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrelationIdGenerator {
+    /// A random UUID per request.
+    Uuid,
+    /// `<uuid>#<counter>`: one UUID per plugin instance and a counter (Kong's default).
+    UuidCounter,
+}
+
+/// `cors` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsConfig {
+    /// Allowed origins: `*`, exact origins or regexes; empty allows all.
+    pub origins: Vec<String>,
+    /// `Access-Control-Allow-Methods` of a preflight (Kong's list by default).
+    pub methods: Vec<String>,
+    /// `Access-Control-Allow-Headers`; empty echoes `Access-Control-Request-Headers`.
+    pub headers: Vec<String>,
+    /// `Access-Control-Expose-Headers`.
+    pub exposed_headers: Vec<String>,
+    /// `Access-Control-Allow-Credentials: true` (default false).
+    pub credentials: bool,
+    /// `Access-Control-Max-Age` in seconds.
+    pub max_age: Option<u64>,
+    /// Let preflights through to the upstream instead of answering them (default false).
+    pub preflight_continue: bool,
+    /// Answer `Access-Control-Request-Private-Network` (default false).
+    pub private_network: bool,
+    /// Add the CORS headers to responses to requests without `Origin` (default true).
+    pub allow_origin_absent: bool,
+}
+
+/// `key-auth` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAuthConfig {
+    /// Header / query-argument names that carry the key (default `[apikey]`), lower case.
+    pub key_names: Vec<String>,
+    /// Look in the headers (default true).
+    pub key_in_header: bool,
+    /// Look in the query string (default true).
+    pub key_in_query: bool,
+    /// Remove the key from the upstream request (default false).
+    pub hide_credentials: bool,
+    /// Consumer (index in [`Config::consumers`]) used when authentication fails, instead of 401.
+    pub anonymous: Option<usize>,
+    /// Authenticate `OPTIONS` requests too (default true).
+    pub run_on_preflight: bool,
+    /// `realm` of `WWW-Authenticate: Key realm="…"` (default `kong`).
+    pub realm: String,
+}
+
+/// `ip-restriction` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRestrictionConfig {
+    /// Allowed networks; empty = everyone not denied.
+    pub allow: Vec<IpNet>,
+    /// Denied networks, checked first.
+    pub deny: Vec<IpNet>,
+    /// Status of a refusal (default 403).
+    pub status: u16,
+    /// Message of a refusal (default `IP address not allowed: <client ip>`).
+    pub message: Option<String>,
+}
+
+/// `request-size-limiting` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSizeLimitingConfig {
+    /// `allowed_payload_size` in `size_unit`s (default 128).
+    pub allowed_payload_size: u64,
+    /// `size_unit` (default megabytes).
+    pub size_unit: SizeUnit,
+    /// Refuse requests without `Content-Length` with 411 (default false).
+    pub require_content_length: bool,
+}
+
+impl RequestSizeLimitingConfig {
+    /// The limit in bytes (validation made sure it fits).
+    pub fn limit_bytes(&self) -> u64 {
+        self.allowed_payload_size
+            .saturating_mul(self.size_unit.bytes())
+    }
+}
+
+/// `size_unit` of `request-size-limiting`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeUnit {
+    /// 1.
+    Bytes,
+    /// 1024.
+    Kilobytes,
+    /// 1024 × 1024.
+    Megabytes,
+}
+
+impl SizeUnit {
+    /// Bytes per unit.
+    pub fn bytes(self) -> u64 {
+        match self {
+            Self::Bytes => 1,
+            Self::Kilobytes => 1024,
+            Self::Megabytes => 1024 * 1024,
+        }
+    }
+}
+
+/// `rate-limiting` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitingConfig {
+    /// The configured windows and their limits, shortest window first.
+    pub limits: Vec<(RateWindow, u32)>,
+    /// Whose requests are counted together.
+    pub limit_by: LimitBy,
+    /// Where the counters live.
+    pub policy: RateLimitPolicy,
+    /// When the counter store fails: true lets requests through, false answers 500 (default true).
+    pub fault_tolerant: bool,
+    /// Do not send the rate-limit headers (default false).
+    pub hide_client_headers: bool,
+    /// Status of a refusal (default 429).
+    pub error_code: u16,
+    /// Message of a refusal (default `API rate limit exceeded`).
+    pub error_message: String,
+}
+
+/// A rate-limiting window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RateWindow {
+    /// One second.
+    Second,
+    /// One minute.
+    Minute,
+    /// One hour.
+    Hour,
+    /// One day.
+    Day,
+    /// A calendar month (30 days for the local policy).
+    Month,
+    /// A calendar year (365 days for the local policy).
+    Year,
+}
+
+impl RateWindow {
+    /// All windows, shortest first.
+    pub const ALL: [Self; 6] = [
+        Self::Second,
+        Self::Minute,
+        Self::Hour,
+        Self::Day,
+        Self::Month,
+        Self::Year,
+    ];
+
+    /// The config field and Kong's counter-key period name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Second => "second",
+            Self::Minute => "minute",
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Month => "month",
+            Self::Year => "year",
+        }
+    }
+
+    /// Nominal length in seconds (Kong's `EXPIRATION` table: a month is 30 days, a year 365).
+    pub fn seconds(self) -> u64 {
+        match self {
+            Self::Second => 1,
+            Self::Minute => 60,
+            Self::Hour => 3_600,
+            Self::Day => 86_400,
+            Self::Month => 2_592_000,
+            Self::Year => 31_536_000,
+        }
+    }
+}
+
+/// `limit_by` of `rate-limiting`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitBy {
+    /// The authenticated consumer, else the credential, else the client IP (Kong's default).
+    Consumer,
+    /// The authenticated credential, else the client IP.
+    Credential,
+    /// The client IP.
+    Ip,
+    /// The service (everyone together).
+    Service,
+    /// The value of a request header (lower-case name), else the client IP.
+    Header(String),
+    /// The request path when it equals this one, else the client IP.
+    Path(String),
+}
+
+/// `policy` of `rate-limiting`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateLimitPolicy {
+    /// Counters in this process (governor).
+    Local,
+    /// Fixed-window counters in Redis, shared by every gateway process using it.
+    Redis(RedisSettings),
+}
+
+/// Where the `redis` policy keeps its counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// Host name or IP.
+    pub host: String,
+    /// Port (default 6379).
+    pub port: u16,
+    /// ACL user name.
+    pub username: Option<String>,
+    /// Password; redacted in `Debug`.
+    pub password: Option<Secret>,
+    /// Database number (default 0).
+    pub database: i64,
+    /// Deadline of one counter update, connecting included (default 2000 ms).
+    pub timeout: Duration,
+}
 
 /// `apikey-auth-plugin` settings (spec gateway.md section 2).
 #[derive(Debug, Clone, PartialEq, Eq)]

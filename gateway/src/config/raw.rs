@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-/// A reference to another entity: `service: auth` or `service: {name: auth}` / `{id: ...}`.
+/// A reference to another entity: `service: auth` or `service: {name: auth}` / `{id: ...}`
+/// (consumers: `{username: ...}`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum EntityRef {
@@ -22,6 +23,9 @@ pub enum EntityRef {
         /// The entity name.
         #[serde(default)]
         name: Option<String>,
+        /// A consumer's username.
+        #[serde(default)]
+        username: Option<String>,
     },
 }
 
@@ -30,8 +34,24 @@ impl EntityRef {
     pub fn keys(&self) -> Vec<&str> {
         match self {
             Self::Name(name) => vec![name.as_str()],
-            Self::Object { id, name } => id.iter().chain(name.iter()).map(String::as_str).collect(),
+            Self::Object { id, name, username } => id
+                .iter()
+                .chain(name.iter())
+                .chain(username.iter())
+                .map(String::as_str)
+                .collect(),
         }
+    }
+}
+
+/// A secret as written in the file (a key, a password); `Debug` never shows it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct RawSecret(pub String);
+
+impl std::fmt::Debug for RawSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
     }
 }
 
@@ -203,6 +223,10 @@ pub struct RawConsumer {
     pub keyauth_credentials: Vec<Value>,
     #[serde(default)]
     pub plugins: Vec<Value>,
+    #[serde(rename = "_comment")]
+    pub comment: Option<Value>,
+    #[serde(rename = "_ignore")]
+    pub ignore: Option<Value>,
 }
 
 /// `keyauth_credentials[]`.
@@ -210,10 +234,12 @@ pub struct RawConsumer {
 #[serde(deny_unknown_fields)]
 pub struct RawKeyAuthCredential {
     pub id: Option<String>,
-    pub key: Option<String>,
+    pub key: Option<RawSecret>,
     pub consumer: Option<EntityRef>,
     pub ttl: Option<u64>,
     pub tags: Option<Vec<String>>,
+    #[serde(rename = "_comment")]
+    pub comment: Option<Value>,
 }
 
 /// `config` of `apikey-auth-plugin` (the seed's Go plugin plus our additions).
@@ -224,4 +250,110 @@ pub struct RawApiKeyAuthConfig {
     pub cache_ttl: Option<u64>,
     pub negative_cache_ttl: Option<u64>,
     pub timeout: Option<u64>,
+}
+
+/// `config` of `correlation-id`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorrelationIdConfig {
+    pub header_name: Option<String>,
+    pub generator: Option<String>,
+    pub echo_downstream: Option<bool>,
+}
+
+/// `config` of `cors`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorsConfig {
+    pub origins: Option<Vec<String>>,
+    pub methods: Option<Vec<String>>,
+    pub headers: Option<Vec<String>>,
+    pub exposed_headers: Option<Vec<String>>,
+    pub credentials: Option<bool>,
+    pub max_age: Option<u64>,
+    pub preflight_continue: Option<bool>,
+    pub private_network: Option<bool>,
+    pub allow_origin_absent: Option<bool>,
+}
+
+/// `config` of `key-auth`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeyAuthConfig {
+    pub key_names: Option<Vec<String>>,
+    pub key_in_header: Option<bool>,
+    pub key_in_query: Option<bool>,
+    pub key_in_body: Option<bool>,
+    pub hide_credentials: Option<bool>,
+    pub anonymous: Option<String>,
+    pub run_on_preflight: Option<bool>,
+    pub realm: Option<String>,
+}
+
+/// `config` of `ip-restriction`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIpRestrictionConfig {
+    pub allow: Option<Vec<String>>,
+    pub deny: Option<Vec<String>>,
+    pub status: Option<u16>,
+    pub message: Option<String>,
+}
+
+/// `config` of `request-size-limiting`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequestSizeLimitingConfig {
+    pub allowed_payload_size: Option<u64>,
+    pub size_unit: Option<String>,
+    pub require_content_length: Option<bool>,
+}
+
+/// `config` of `rate-limiting`: Kong 3.x's fields, the flat `redis_*` ones and the nested `redis`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimitingConfig {
+    pub second: Option<i64>,
+    pub minute: Option<i64>,
+    pub hour: Option<i64>,
+    pub day: Option<i64>,
+    pub month: Option<i64>,
+    pub year: Option<i64>,
+    pub limit_by: Option<String>,
+    pub header_name: Option<String>,
+    pub path: Option<String>,
+    pub policy: Option<String>,
+    pub fault_tolerant: Option<bool>,
+    pub hide_client_headers: Option<bool>,
+    pub error_code: Option<u16>,
+    pub error_message: Option<String>,
+    pub sync_rate: Option<f64>,
+    pub redis_host: Option<String>,
+    pub redis_port: Option<u16>,
+    pub redis_username: Option<String>,
+    pub redis_password: Option<RawSecret>,
+    pub redis_database: Option<i64>,
+    pub redis_timeout: Option<u64>,
+    pub redis_ssl: Option<bool>,
+    pub redis_ssl_verify: Option<bool>,
+    pub redis_server_name: Option<String>,
+    pub redis: Option<RawRedisConfig>,
+}
+
+/// `config.redis` of `rate-limiting` (Kong 3.x's shared Redis block).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedisConfig {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub username: Option<String>,
+    pub password: Option<RawSecret>,
+    pub database: Option<i64>,
+    pub timeout: Option<u64>,
+    pub connect_timeout: Option<u64>,
+    pub send_timeout: Option<u64>,
+    pub read_timeout: Option<u64>,
+    pub ssl: Option<bool>,
+    pub ssl_verify: Option<bool>,
+    pub server_name: Option<String>,
 }

@@ -59,7 +59,9 @@ fn seed_kong_yml_loads_with_kong_defaults() {
     assert_eq!(route.service, Some(0));
     assert_eq!(config.plugins.len(), 1);
     assert_eq!(config.plugins[0].scope, PluginScope::Global);
-    let PluginConfig::ApiKeyAuth(plugin) = &config.plugins[0].config;
+    let PluginConfig::ApiKeyAuth(plugin) = &config.plugins[0].config else {
+        panic!("expected apikey-auth-plugin")
+    };
     assert_eq!(
         plugin.verification_urls[0].url,
         "http://auth:8000/verify/apikey"
@@ -85,7 +87,9 @@ fn seed_load_balanced_file_resolves_services_to_upstreams() {
             ("auth2:8000".to_owned(), 100)
         ]
     );
-    let PluginConfig::ApiKeyAuth(plugin) = &config.plugins[0].config;
+    let PluginConfig::ApiKeyAuth(plugin) = &config.plugins[0].config else {
+        panic!("expected apikey-auth-plugin")
+    };
     assert_eq!(plugin.verification_urls.len(), 2);
 }
 

@@ -14,13 +14,11 @@ use super::{
     ConfigError,
     healthchecks::{self, RawHealthchecks},
     model::{
-        API_KEY_AUTH_PLUGIN, Algorithm, ApiKeyAuthConfig, Config, GatewaySettings, HashOn,
-        Healthchecks, PathHandling, PathPattern, Plugin, PluginConfig, PluginScope, Route, Service,
-        ServiceTarget, Target, Upstream, VerificationUrl,
+        Algorithm, Config, Document, GatewaySettings, HashOn, Healthchecks, PathHandling,
+        PathPattern, Plugin, PluginScope, Route, Service, ServiceTarget, Target, Upstream,
     },
     raw::{
-        EntityRef, RawApiKeyAuthConfig, RawConsumer, RawFile, RawGateway, RawKeyAuthCredential,
-        RawPlugin, RawRoute, RawService, RawTarget, RawUpstream,
+        EntityRef, RawFile, RawGateway, RawPlugin, RawRoute, RawService, RawTarget, RawUpstream,
     },
 };
 use crate::{
@@ -46,7 +44,7 @@ pub fn validate(value: Value) -> Result<Config, Vec<ConfigError>> {
         return Err(v.errors);
     };
     let mut config = v.file(file);
-    config.source = value;
+    config.source = Document(value);
     if v.errors.is_empty() {
         Ok(config)
     } else {
@@ -54,10 +52,20 @@ pub fn validate(value: Value) -> Result<Config, Vec<ConfigError>> {
     }
 }
 
+/// Collects the problems of one document while converting it (also used by `plugins` and
+/// `consumers`, which add their own `impl Validator` blocks).
 #[derive(Default)]
-struct Validator {
-    errors: Vec<ConfigError>,
+pub(super) struct Validator {
+    /// Every problem so far.
+    pub(super) errors: Vec<ConfigError>,
     format_version: String,
+}
+
+/// What a plugin may refer to: services, routes and consumers by name or id.
+struct References<'a> {
+    services: &'a HashMap<String, usize>,
+    routes: &'a HashMap<String, usize>,
+    consumers: &'a HashMap<String, usize>,
 }
 
 /// A route waiting for its plugins, with where it was written.
@@ -69,7 +77,8 @@ struct PendingRoute {
 }
 
 impl Validator {
-    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    /// Records a problem at `path`.
+    pub(super) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError {
             path: path.into(),
             line: None,
@@ -78,7 +87,7 @@ impl Validator {
     }
 
     /// Deserialises `value` as `T`, recording the failure with its full path.
-    fn de<T: DeserializeOwned>(&mut self, value: &Value, path: &str) -> Option<T> {
+    pub(super) fn de<T: DeserializeOwned>(&mut self, value: &Value, path: &str) -> Option<T> {
         match serde_path_to_error::deserialize::<_, T>(value.clone()) {
             Ok(parsed) => Some(parsed),
             Err(err) => {
@@ -222,31 +231,17 @@ impl Validator {
         for (i, value) in file.plugins.iter().enumerate() {
             plugin_values.push((format!("plugins[{i}]"), value.clone(), PluginScope::Global));
         }
-        for (i, value) in file.consumers.iter().enumerate() {
-            let path = format!("consumers[{i}]");
-            if let Some(consumer) = self.de::<RawConsumer>(value, &path) {
-                for (j, credential) in consumer.keyauth_credentials.iter().enumerate() {
-                    self.de::<RawKeyAuthCredential>(
-                        credential,
-                        &format!("{path}.keyauth_credentials[{j}]"),
-                    );
-                }
-                if !consumer.plugins.is_empty() {
-                    self.error(
-                        format!("{path}.plugins"),
-                        "consumer-scoped plugins are not supported",
-                    );
-                }
-            }
-        }
-        for (i, value) in file.keyauth_credentials.iter().enumerate() {
-            self.de::<RawKeyAuthCredential>(value, &format!("keyauth_credentials[{i}]"));
-        }
+        let consumers = self.consumers(&file.consumers, &file.keyauth_credentials);
 
         let mut plugins = Vec::new();
         let mut seen_scopes: HashSet<(PluginScope, &'static str)> = HashSet::new();
         for (path, value, scope) in plugin_values {
-            if let Some(plugin) = self.plugin(&value, &path, scope, &service_index, &route_index) {
+            let references = References {
+                services: &service_index,
+                routes: &route_index,
+                consumers: &consumers.index,
+            };
+            if let Some(plugin) = self.plugin(&value, &path, scope, &references) {
                 if !seen_scopes.insert((plugin.scope, plugin.name())) {
                     self.error(
                         format!("{path}.name"),
@@ -287,7 +282,9 @@ impl Validator {
             routes: routes.into_iter().map(|pending| pending.route).collect(),
             upstreams,
             plugins,
-            source: Value::Null,
+            source: Document::default(),
+            consumers: consumers.consumers,
+            keyauth_credentials: consumers.credentials,
         }
     }
 
@@ -775,9 +772,9 @@ impl Validator {
         value: &Value,
         path: &str,
         scope: PluginScope,
-        services: &HashMap<String, usize>,
-        routes: &HashMap<String, usize>,
+        references: &References<'_>,
     ) -> Option<Plugin> {
+        let (services, routes) = (references.services, references.routes);
         let raw = self.de::<RawPlugin>(value, path)?;
         let mut scope = scope;
         if raw.consumer.is_some() {
@@ -833,61 +830,14 @@ impl Validator {
             .clone()
             .unwrap_or(Value::Mapping(Default::default()));
         let config_path = format!("{path}.config");
-        let config = match name.as_str() {
-            API_KEY_AUTH_PLUGIN => {
-                PluginConfig::ApiKeyAuth(self.api_key_config(&config_value, &config_path)?)
-            }
-            "" => {
-                self.error(format!("{path}.name"), "required field missing");
-                return None;
-            }
-            other => {
-                self.error(
-                    format!("{path}.name"),
-                    format!(
-                        "unknown plugin {other:?}: this gateway implements {API_KEY_AUTH_PLUGIN}"
-                    ),
-                );
-                return None;
-            }
-        };
+        let config = self.plugin_config(
+            &name,
+            &config_value,
+            &config_path,
+            &format!("{path}.name"),
+            references.consumers,
+        )?;
         Some(Plugin { scope, config })
-    }
-
-    fn api_key_config(&mut self, value: &Value, path: &str) -> Option<ApiKeyAuthConfig> {
-        let raw = self.de::<RawApiKeyAuthConfig>(value, path)?;
-        let urls = raw.verification_urls.unwrap_or_default();
-        if urls.is_empty() {
-            self.error(
-                format!("{path}.verification_urls"),
-                "needs at least one URL",
-            );
-            return None;
-        }
-        let errors_before = self.errors.len();
-        let mut verification_urls = Vec::new();
-        for (i, url) in urls.into_iter().enumerate() {
-            match parse_url(&url) {
-                Some(parts) if parts.scheme == "http" => {
-                    verification_urls.push(VerificationUrl { url })
-                }
-                _ => self.error(
-                    format!("{path}.verification_urls[{i}]"),
-                    format!("invalid URL {url:?}: expected http://host[:port]/path"),
-                ),
-            }
-        }
-        for (field, value) in [("cache_ttl", raw.cache_ttl), ("timeout", raw.timeout)] {
-            if value == Some(0) && field == "timeout" {
-                self.error(format!("{path}.{field}"), "must be at least 1");
-            }
-        }
-        (self.errors.len() == errors_before).then(|| ApiKeyAuthConfig {
-            verification_urls,
-            cache_ttl: Duration::from_secs(raw.cache_ttl.unwrap_or(30)),
-            negative_cache_ttl: Duration::from_secs(raw.negative_cache_ttl.unwrap_or(5)),
-            timeout: Duration::from_millis(raw.timeout.unwrap_or(2000)),
-        })
     }
 }
 
@@ -904,7 +854,8 @@ pub fn route_spec(route: &Route) -> RouteSpec {
     }
 }
 
-fn lookup(index: &HashMap<String, usize>, reference: &EntityRef) -> Option<usize> {
+/// The index an entity reference names, if any.
+pub(super) fn lookup(index: &HashMap<String, usize>, reference: &EntityRef) -> Option<usize> {
     reference
         .keys()
         .into_iter()
@@ -921,7 +872,7 @@ fn join_path(base: &str, inner: &str) -> String {
 }
 
 /// A syntactically valid DNS name (labels of letters, digits, `-` and `_`, as Docker names use).
-fn is_hostname(name: &str) -> bool {
+pub(super) fn is_hostname(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|label| {
@@ -955,15 +906,16 @@ fn split_host_port(text: &str, default_port: u16) -> Option<(String, u16)> {
     .filter(|(host, _)| !host.is_empty())
 }
 
-struct UrlParts {
-    scheme: String,
-    host: String,
-    port: u16,
-    path: Option<String>,
+/// The parts of a URL.
+pub(super) struct UrlParts {
+    pub(super) scheme: String,
+    pub(super) host: String,
+    pub(super) port: u16,
+    pub(super) path: Option<String>,
 }
 
 /// `scheme://host[:port][/path]`; the port defaults to 80 (http) or 443 (https).
-fn parse_url(url: &str) -> Option<UrlParts> {
+pub(super) fn parse_url(url: &str) -> Option<UrlParts> {
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     let default_port = match scheme.as_str() {

@@ -118,11 +118,10 @@ impl ApiKeyAuth {
         {
             Some(key) if !key.is_empty() => key,
             _ => {
-                return Flow::Respond(LocalResponse {
-                    status: 401,
-                    body: Bytes::from_static(MISSING_KEY_BODY.as_bytes()),
-                    content_type: responses::JSON,
-                });
+                return Flow::Respond(LocalResponse::json(
+                    401,
+                    Bytes::from_static(MISSING_KEY_BODY.as_bytes()),
+                ));
             }
         };
         let cached = self.verdicts.get(key).await;
@@ -150,11 +149,7 @@ impl ApiKeyAuth {
         if verdict.status == 200 {
             Flow::Continue
         } else {
-            Flow::Respond(LocalResponse {
-                status: verdict.status,
-                body: verdict.body,
-                content_type: responses::JSON,
-            })
+            Flow::Respond(LocalResponse::json(verdict.status, verdict.body))
         }
     }
 

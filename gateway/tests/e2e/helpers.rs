@@ -54,12 +54,24 @@ async fn echo(State(state): State<UpstreamState>, request: Request) -> impl Into
     if request.uri().path().ends_with("/slow") {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
-    Json(serde_json::json!({
-        "upstream": state.name,
-        "method": request.method().as_str(),
-        "path": path,
-        "headers": headers,
-    }))
+    let method = request.method().as_str().to_owned();
+    // Read the whole body before answering, as an upload endpoint does.
+    let Ok(body) = axum::body::to_bytes(request.into_body(), usize::MAX).await else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({"error": "body"})),
+        );
+    };
+    (
+        StatusCode::OK,
+        Json(serde_json::json!({
+            "upstream": state.name,
+            "method": method,
+            "path": path,
+            "headers": headers,
+            "body_bytes": body.len(),
+        })),
+    )
 }
 
 impl Upstream {

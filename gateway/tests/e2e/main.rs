@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `gateway` binary on free ports, in front of real HTTP upstream
-//! servers (axum, in-process) and a fake auth verification endpoint that counts its calls.
+//! servers (axum, in-process), a fake auth verification endpoint that counts its calls, and a real
+//! `redis-server` for the shared rate limit.
 
 mod admin;
 mod api_key;
@@ -7,5 +8,7 @@ mod bad_input;
 mod balancing;
 mod health;
 mod helpers;
+mod plugins;
+mod rate_limiting;
 mod reload;
 mod routing;

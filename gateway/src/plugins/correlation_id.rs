@@ -1,0 +1,159 @@
+//! `correlation-id` (Kong's): keeps the id the client sent in `header_name`, otherwise makes one
+//! and sends it upstream; with `echo_downstream` the client gets it back too. The id is kept in
+//! [`Effects::correlation_id`] for the access log.
+//!
+//! Generators: `uuid` (a random UUID per request) and `uuid#counter` (Kong's default: one UUID per
+//! plugin instance, then `#<n>`; no random numbers on the request path). `tracker` is refused by
+//! validation: it needs nginx's connection serials.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http::{HeaderName, HeaderValue};
+use uuid::Uuid;
+
+use super::{AccessRequest, Effects, Flow};
+use crate::config::model::{CorrelationIdConfig, CorrelationIdGenerator};
+
+/// One configured `correlation-id` instance.
+#[derive(Debug)]
+pub struct CorrelationId {
+    header: HeaderName,
+    generator: CorrelationIdGenerator,
+    echo_downstream: bool,
+    /// `uuid#counter`: this instance's UUID.
+    instance_uuid: String,
+    /// `uuid#counter`: ids made so far.
+    counter: AtomicU64,
+}
+
+impl CorrelationId {
+    /// An instance of `config` (validated: the header name parses).
+    pub fn new(config: CorrelationIdConfig) -> Self {
+        let header = HeaderName::from_bytes(config.header_name.as_bytes())
+            .unwrap_or_else(|_| HeaderName::from_static("kong-request-id"));
+        Self {
+            header,
+            generator: config.generator,
+            echo_downstream: config.echo_downstream,
+            instance_uuid: Uuid::new_v4().to_string(),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The access phase: never answers.
+    pub fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+        let given = request
+            .header
+            .headers
+            .get(&self.header)
+            .filter(|value| !value.is_empty())
+            .and_then(|value| value.to_str().ok());
+        let (id, value) = match given {
+            Some(id) => {
+                let value = request.header.headers.get(&self.header).cloned();
+                (id.to_owned(), value)
+            }
+            None => {
+                let id = self.generate();
+                let value = HeaderValue::from_str(&id).ok();
+                if let Some(value) = &value {
+                    effects.set_upstream_header(self.header.clone(), value.clone());
+                }
+                (id, value)
+            }
+        };
+        if self.echo_downstream
+            && let Some(value) = value
+        {
+            effects.set_response_header(self.header.clone(), value);
+        }
+        effects.correlation_id = Some(id);
+        Flow::Continue
+    }
+
+    fn generate(&self) -> String {
+        match self.generator {
+            CorrelationIdGenerator::Uuid => Uuid::new_v4().to_string(),
+            CorrelationIdGenerator::UuidCounter => {
+                let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
+                format!("{}#{n}", self.instance_uuid)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pingora::http::RequestHeader;
+
+    use super::*;
+
+    fn plugin(generator: CorrelationIdGenerator, echo: bool) -> CorrelationId {
+        CorrelationId::new(CorrelationIdConfig {
+            header_name: "kong-request-id".into(),
+            generator,
+            echo_downstream: echo,
+        })
+    }
+
+    fn run(plugin: &CorrelationId, header: &RequestHeader) -> Effects {
+        let mut effects = Effects::default();
+        let request = AccessRequest {
+            header,
+            path: "/",
+            client_ip: None,
+            route: "r",
+            service: "s",
+        };
+        assert!(matches!(
+            plugin.access(&request, &mut effects),
+            Flow::Continue
+        ));
+        effects
+    }
+
+    #[test]
+    fn a_missing_id_is_generated_sent_upstream_and_kept_for_the_log() {
+        let header = RequestHeader::build("GET", b"/", None).unwrap();
+        let effects = run(&plugin(CorrelationIdGenerator::Uuid, false), &header);
+        let id = effects.correlation_id.clone().unwrap();
+        assert!(Uuid::parse_str(&id).is_ok(), "{id}");
+        assert_eq!(
+            effects.upstream_header("kong-request-id"),
+            Some(Some(&HeaderValue::from_str(&id).unwrap()))
+        );
+        assert!(
+            effects.response_header("kong-request-id").is_none(),
+            "no echo by default"
+        );
+    }
+
+    #[test]
+    fn a_client_id_is_kept_and_echoed_when_asked() {
+        let mut header = RequestHeader::build("GET", b"/", None).unwrap();
+        header.insert_header("Kong-Request-ID", "abc-123").unwrap();
+        let effects = run(&plugin(CorrelationIdGenerator::Uuid, true), &header);
+        assert_eq!(effects.correlation_id.as_deref(), Some("abc-123"));
+        assert_eq!(
+            effects.upstream_header("kong-request-id"),
+            None,
+            "the client's header goes upstream as is"
+        );
+        assert_eq!(
+            effects.response_header("kong-request-id").unwrap(),
+            "abc-123"
+        );
+    }
+
+    #[test]
+    fn uuid_counter_ids_share_the_instance_uuid_and_count_up() {
+        let plugin = plugin(CorrelationIdGenerator::UuidCounter, false);
+        let header = RequestHeader::build("GET", b"/", None).unwrap();
+        let first = run(&plugin, &header).correlation_id.unwrap();
+        let second = run(&plugin, &header).correlation_id.unwrap();
+        let (uuid, n) = first.split_once('#').unwrap();
+        assert!(Uuid::parse_str(uuid).is_ok());
+        assert_eq!(n, "1");
+        assert_eq!(second, format!("{uuid}#2"));
+    }
+}

@@ -1,0 +1,524 @@
+//! `key-auth` (Kong's) against the file's consumers and `keyauth_credentials`.
+//!
+//! The key is looked for under each of `key_names` (default `apikey`), in the headers
+//! (`key_in_header`) then the query string (`key_in_query`). No key → 401
+//! `{"message":"No API key found in request"}`; an unknown key → 401 `{"message":"Unauthorized"}`;
+//! the same name twice → 401 `{"message":"Duplicate API key found"}`; each with
+//! `WWW-Authenticate: Key realm="<realm>"`. With `anonymous`, a failure lets the request through as
+//! that consumer instead. A success sends `X-Consumer-ID`, `X-Consumer-Custom-ID`,
+//! `X-Consumer-Username` and `X-Credential-Identifier` upstream (clearing any the client sent);
+//! `hide_credentials` removes the key header and query argument. `run_on_preflight: false` lets
+//! `OPTIONS` through unauthenticated.
+//!
+//! Credentials are one `HashMap` per snapshot ([`Credentials`]), shared by every key-auth instance:
+//! O(1) per request, rebuilt on reload. Keys never appear in `Debug` output or logs.
+
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
+
+use http::{HeaderName, HeaderValue, Method};
+
+use super::{AccessRequest, Authenticated, Effects, Flow, header_value};
+use crate::{
+    config::{Config, model::KeyAuthConfig},
+    responses,
+};
+
+const CONSUMER_ID: HeaderName = HeaderName::from_static("x-consumer-id");
+const CONSUMER_CUSTOM_ID: HeaderName = HeaderName::from_static("x-consumer-custom-id");
+const CONSUMER_USERNAME: HeaderName = HeaderName::from_static("x-consumer-username");
+const CREDENTIAL_IDENTIFIER: HeaderName = HeaderName::from_static("x-credential-identifier");
+const ANONYMOUS_CONSUMER: HeaderName = HeaderName::from_static("x-anonymous-consumer");
+
+/// A consumer as the proxy uses it: its identity and the header values that carry it upstream.
+#[derive(Debug)]
+pub struct ConsumerRecord {
+    /// Kong's consumer id.
+    pub id: Arc<str>,
+    /// `username`.
+    pub username: Option<String>,
+    /// `custom_id`.
+    pub custom_id: Option<String>,
+    id_header: Option<HeaderValue>,
+    username_header: Option<HeaderValue>,
+    custom_id_header: Option<HeaderValue>,
+}
+
+/// One credential: its id and its consumer.
+#[derive(Debug)]
+struct CredentialRecord {
+    id: Arc<str>,
+    id_header: Option<HeaderValue>,
+    consumer: Arc<ConsumerRecord>,
+}
+
+/// Every consumer and key-auth credential of one snapshot.
+pub struct Credentials {
+    by_key: HashMap<String, CredentialRecord>,
+    consumers: Vec<Arc<ConsumerRecord>>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the keys.
+        f.debug_struct("Credentials")
+            .field("consumers", &self.consumers.len())
+            .field("keys", &self.by_key.len())
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// The table of `config`'s consumers and credentials (validated: keys are unique).
+    pub fn build(config: &Config) -> Self {
+        let consumers: Vec<Arc<ConsumerRecord>> = config
+            .consumers
+            .iter()
+            .map(|consumer| {
+                Arc::new(ConsumerRecord {
+                    id: Arc::from(consumer.id.as_str()),
+                    username: consumer.username.clone(),
+                    custom_id: consumer.custom_id.clone(),
+                    id_header: header_value(&consumer.id),
+                    username_header: consumer.username.as_deref().and_then(header_value),
+                    custom_id_header: consumer.custom_id.as_deref().and_then(header_value),
+                })
+            })
+            .collect();
+        let by_key = config
+            .keyauth_credentials
+            .iter()
+            .map(|credential| {
+                (
+                    credential.key.expose().to_owned(),
+                    CredentialRecord {
+                        id: Arc::from(credential.id.as_str()),
+                        id_header: header_value(&credential.id),
+                        consumer: consumers[credential.consumer].clone(),
+                    },
+                )
+            })
+            .collect();
+        Self { by_key, consumers }
+    }
+
+    /// The consumer at `index` of `config.consumers`.
+    pub fn consumer(&self, index: usize) -> Option<&Arc<ConsumerRecord>> {
+        self.consumers.get(index)
+    }
+}
+
+/// Why authentication failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    NoKey,
+    Duplicate,
+    Unknown,
+}
+
+impl Failure {
+    fn message(self) -> &'static str {
+        match self {
+            Self::NoKey => "No API key found in request",
+            Self::Duplicate => "Duplicate API key found",
+            Self::Unknown => "Unauthorized",
+        }
+    }
+}
+
+/// One configured `key-auth` instance.
+#[derive(Debug)]
+pub struct KeyAuth {
+    key_names: Vec<HeaderName>,
+    key_in_header: bool,
+    key_in_query: bool,
+    hide_credentials: bool,
+    run_on_preflight: bool,
+    anonymous: Option<Arc<ConsumerRecord>>,
+    www_authenticate: HeaderValue,
+    credentials: Arc<Credentials>,
+}
+
+impl KeyAuth {
+    /// An instance of `config` over the snapshot's `credentials`.
+    pub fn new(config: KeyAuthConfig, credentials: Arc<Credentials>) -> Self {
+        let key_names = config
+            .key_names
+            .iter()
+            .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+            .collect();
+        let anonymous = config
+            .anonymous
+            .and_then(|index| credentials.consumer(index).cloned());
+        let www_authenticate = header_value(&format!("Key realm=\"{}\"", config.realm))
+            .unwrap_or_else(|| HeaderValue::from_static("Key"));
+        Self {
+            key_names,
+            key_in_header: config.key_in_header,
+            key_in_query: config.key_in_query,
+            hide_credentials: config.hide_credentials,
+            run_on_preflight: config.run_on_preflight,
+            anonymous,
+            www_authenticate,
+            credentials,
+        }
+    }
+
+    /// The access phase: authenticates, falls back to `anonymous`, or answers 401.
+    pub fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+        if !self.run_on_preflight && request.header.method == Method::OPTIONS {
+            return Flow::Continue;
+        }
+        if self.anonymous.is_some()
+            && effects
+                .consumer
+                .as_ref()
+                .is_some_and(|who| who.credential_id.is_some())
+        {
+            // Already authenticated by another plugin: Kong's "logical OR" of auth plugins.
+            return Flow::Continue;
+        }
+        match self.authenticate(request, effects) {
+            Ok(credential) => {
+                set_consumer(effects, &credential.consumer, Some(credential));
+                Flow::Continue
+            }
+            Err(failure) => match &self.anonymous {
+                Some(anonymous) => {
+                    set_consumer(effects, anonymous, None);
+                    Flow::Continue
+                }
+                None => Flow::Respond(responses::plugin_error(401, failure.message()).with_header(
+                    http::header::WWW_AUTHENTICATE,
+                    self.www_authenticate.clone(),
+                )),
+            },
+        }
+    }
+
+    fn authenticate(
+        &self,
+        request: &AccessRequest<'_>,
+        effects: &mut Effects,
+    ) -> Result<&CredentialRecord, Failure> {
+        let mut key: Option<Cow<'_, str>> = None;
+        for name in &self.key_names {
+            let mut found = None;
+            if self.key_in_header {
+                let mut values = request.header.headers.get_all(name).iter();
+                if let Some(value) = values.next() {
+                    if values.next().is_some() {
+                        return Err(Failure::Duplicate);
+                    }
+                    found = Some(String::from_utf8_lossy(value.as_bytes()));
+                }
+            }
+            if found.is_none()
+                && self.key_in_query
+                && let Some(query) = request.header.uri.query()
+            {
+                let mut values = query_values(query, name.as_str());
+                if let Some(value) = values.next() {
+                    if values.next().is_some() {
+                        return Err(Failure::Duplicate);
+                    }
+                    // `?apikey` without a value is no key (Kong reads it as `true`).
+                    found = value;
+                }
+            }
+            if let Some(value) = found {
+                if self.hide_credentials {
+                    effects.remove_upstream_header(name.clone());
+                    effects.hide_query_arg(name.clone());
+                }
+                key = Some(value);
+                break;
+            }
+        }
+        let key = key.filter(|key| !key.is_empty()).ok_or(Failure::NoKey)?;
+        self.credentials
+            .by_key
+            .get(key.as_ref())
+            .ok_or(Failure::Unknown)
+    }
+}
+
+/// Records the consumer (and credential) for later plugins and sends Kong's consumer headers
+/// upstream, clearing the ones it does not set so that a client cannot forge them.
+fn set_consumer(
+    effects: &mut Effects,
+    consumer: &Arc<ConsumerRecord>,
+    credential: Option<&CredentialRecord>,
+) {
+    let mut set = |name: HeaderName, value: Option<&HeaderValue>| match value {
+        Some(value) => effects.set_upstream_header(name, value.clone()),
+        None => effects.remove_upstream_header(name),
+    };
+    set(CONSUMER_ID, consumer.id_header.as_ref());
+    set(CONSUMER_CUSTOM_ID, consumer.custom_id_header.as_ref());
+    set(CONSUMER_USERNAME, consumer.username_header.as_ref());
+    set(
+        CREDENTIAL_IDENTIFIER,
+        credential.and_then(|c| c.id_header.as_ref()),
+    );
+    match credential {
+        Some(_) => effects.remove_upstream_header(ANONYMOUS_CONSUMER),
+        None => {
+            effects.set_upstream_header(ANONYMOUS_CONSUMER, HeaderValue::from_static("true"));
+        }
+    }
+    effects.consumer = Some(Authenticated {
+        consumer: consumer.clone(),
+        credential_id: credential.map(|c| c.id.clone()),
+    });
+}
+
+/// The values of query argument `name` (decoded); `None` for an argument without `=`.
+fn query_values<'q>(
+    query: &'q str,
+    name: &'q str,
+) -> impl Iterator<Item = Option<Cow<'q, str>>> + 'q {
+    query.split('&').filter_map(move |pair| {
+        let (key, value) = match pair.split_once('=') {
+            Some((key, value)) => (key, Some(value)),
+            None => (pair, None),
+        };
+        (!key.is_empty() && decode_component(key) == name).then(|| value.map(decode_component))
+    })
+}
+
+/// `query` without the arguments named in `hidden` (decoded names); the others are kept as written.
+pub fn strip_query_args(query: &str, hidden: &[HeaderName]) -> String {
+    query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+            !hidden
+                .iter()
+                .any(|name| decode_component(key) == name.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent- and `+`-decoding of one query component (as nginx's `ngx.decode_args`).
+fn decode_component(raw: &str) -> Cow<'_, str> {
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(raw);
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push(high << 4 | low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pingora::http::RequestHeader;
+
+    use super::*;
+    use crate::config;
+
+    const CONFIG: &str = r#"_format_version: "3.0"
+consumers:
+  - username: alice
+    custom_id: a-1
+    keyauth_credentials: [{key: alice-key}]
+  - username: guest
+keyauth_credentials:
+  - consumer: alice
+    key: "alice two"
+"#;
+
+    fn plugin(configure: impl FnOnce(&mut KeyAuthConfig)) -> KeyAuth {
+        let config = config::parse(CONFIG, "test").unwrap();
+        let mut settings = KeyAuthConfig {
+            key_names: vec!["apikey".into()],
+            key_in_header: true,
+            key_in_query: true,
+            hide_credentials: false,
+            anonymous: None,
+            run_on_preflight: true,
+            realm: "kong".into(),
+        };
+        configure(&mut settings);
+        KeyAuth::new(settings, Arc::new(Credentials::build(&config)))
+    }
+
+    fn run(
+        plugin: &KeyAuth,
+        method: &str,
+        uri: &str,
+        headers: &[(&'static str, &str)],
+    ) -> (Flow, Effects) {
+        let mut header = RequestHeader::build(method, uri.as_bytes(), None).unwrap();
+        for (name, value) in headers {
+            header.append_header(*name, *value).unwrap();
+        }
+        let request = AccessRequest {
+            header: &header,
+            path: "/",
+            client_ip: None,
+            route: "r",
+            service: "s",
+        };
+        let mut effects = Effects::default();
+        let flow = plugin.access(&request, &mut effects);
+        (flow, effects)
+    }
+
+    fn refusal(flow: Flow) -> (u16, String, String) {
+        let Flow::Respond(response) = flow else {
+            panic!("expected a refusal")
+        };
+        (
+            response.status,
+            String::from_utf8(response.body.to_vec()).unwrap(),
+            response
+                .header("www-authenticate")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+
+    #[test]
+    fn missing_unknown_and_duplicate_keys_are_401_with_kong_bodies() {
+        let plugin = plugin(|_| {});
+        type Case<'a> = (&'a str, &'a [(&'static str, &'a str)], &'a str);
+        let cases: [Case<'_>; 4] = [
+            ("/", &[], "No API key found in request"),
+            ("/", &[("apikey", "")], "No API key found in request"),
+            ("/?apikey=nope", &[], "Unauthorized"),
+            (
+                "/",
+                &[("apikey", "a"), ("apikey", "b")],
+                "Duplicate API key found",
+            ),
+        ];
+        for (uri, headers, message) in cases {
+            let (status, body, challenge) = refusal(run(&plugin, "GET", uri, headers).0);
+            assert_eq!(status, 401, "{uri} {headers:?}");
+            assert_eq!(
+                body,
+                format!(r#"{{"message":"{message}"}}"#),
+                "{uri} {headers:?}"
+            );
+            assert_eq!(challenge, r#"Key realm="kong""#);
+        }
+    }
+
+    #[test]
+    fn a_valid_key_in_header_or_query_sets_the_consumer_headers() {
+        let plugin = plugin(|_| {});
+        for (uri, headers) in [
+            ("/", &[("apikey", "alice-key")][..]),
+            ("/?x=1&apikey=alice+two", &[][..]),
+            ("/?apikey=alice%20two", &[][..]),
+        ] {
+            let (flow, effects) = run(&plugin, "GET", uri, headers);
+            assert!(matches!(flow, Flow::Continue), "{uri}");
+            let who = effects.consumer.as_ref().unwrap();
+            assert_eq!(who.consumer.username.as_deref(), Some("alice"));
+            assert!(who.credential_id.is_some());
+            let upstream = |name| effects.upstream_header(name).unwrap();
+            assert_eq!(upstream("x-consumer-username").unwrap(), "alice");
+            assert_eq!(upstream("x-consumer-custom-id").unwrap(), "a-1");
+            assert_eq!(
+                upstream("x-consumer-id").unwrap().to_str().unwrap(),
+                &*who.consumer.id
+            );
+            assert!(upstream("x-credential-identifier").is_some());
+            assert_eq!(upstream("x-anonymous-consumer"), None, "cleared");
+            assert!(effects.hidden_query_args().is_empty());
+        }
+    }
+
+    #[test]
+    fn hide_credentials_removes_the_key_from_header_and_query() {
+        let plugin = plugin(|c| c.hide_credentials = true);
+        let (_, effects) = run(&plugin, "GET", "/?apikey=alice-key&page=2", &[]);
+        assert_eq!(effects.upstream_header("apikey"), Some(None));
+        assert_eq!(
+            effects.hidden_query_args(),
+            [HeaderName::from_static("apikey")]
+        );
+        assert_eq!(
+            strip_query_args(
+                "apikey=alice-key&page=2&api%6Bey=x",
+                effects.hidden_query_args()
+            ),
+            "page=2"
+        );
+    }
+
+    #[test]
+    fn anonymous_and_preflight_let_requests_through() {
+        let config = config::parse(CONFIG, "test").unwrap();
+        let guest = config
+            .consumers
+            .iter()
+            .position(|c| c.username.as_deref() == Some("guest"));
+        let plugin_anonymous = plugin(|c| c.anonymous = guest);
+        let (flow, effects) = run(&plugin_anonymous, "GET", "/", &[("apikey", "bad")]);
+        assert!(matches!(flow, Flow::Continue));
+        assert_eq!(
+            effects
+                .upstream_header("x-consumer-username")
+                .unwrap()
+                .unwrap(),
+            "guest"
+        );
+        assert_eq!(
+            effects
+                .upstream_header("x-anonymous-consumer")
+                .unwrap()
+                .unwrap(),
+            "true"
+        );
+        assert!(effects.consumer.unwrap().credential_id.is_none());
+
+        let skip_preflight = plugin(|c| c.run_on_preflight = false);
+        assert!(matches!(
+            run(&skip_preflight, "OPTIONS", "/", &[]).0,
+            Flow::Continue
+        ));
+        assert!(matches!(
+            run(&skip_preflight, "GET", "/", &[]).0,
+            Flow::Respond(_)
+        ));
+    }
+
+    #[test]
+    fn debug_output_never_shows_keys() {
+        let config = config::parse(CONFIG, "test").unwrap();
+        let text = format!("{:?} {:?}", Credentials::build(&config), config);
+        assert!(
+            !text.contains("alice-key") && !text.contains("alice two"),
+            "{text}"
+        );
+    }
+}
