@@ -165,7 +165,7 @@ pub fn gateway_yaml(spec: &GatewaySpec) -> String {
     let _ = write!(
         yaml,
         "_format_version: \"3.0\"\n_gateway:\n  proxy_listen: \"127.0.0.1:{}\"\n  \
-         admin_listen: \"127.0.0.1:{}\"\n  threads: {}\nservices:\n",
+         admin_listen: \"127.0.0.1:{}\"\n  threads: {}\n  access_log: \"off\"\nservices:\n",
         spec.listen, spec.admin, spec.workers
     );
     for service in &spec.services {
