@@ -7,7 +7,6 @@ use anyhow::Context;
 use axum::Router;
 use shared::{config::RunMode, nats::MicroService};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::{configuration::Settings, http, nats, state::AppState, store, tokens::TokenKeys};
 
@@ -63,18 +62,9 @@ impl Application {
             nats: nats_client,
         };
         nats::serve(&micro, state.clone()).await?;
-        let address = (
-            state.settings.server.host.as_str(),
-            state.settings.server.port,
-        );
-        let listener = TcpListener::bind(address)
-            .await
-            .with_context(|| format!("bind {}:{}", address.0, address.1))?;
-        let port = listener
-            .local_addr()
-            .context("read the bound address")?
-            .port();
-        tracing::info!(port, "listening");
+        let (listener, port) =
+            shared::shutdown::bind_http(&state.settings.server.host, state.settings.server.port)
+                .await?;
         Ok(Self {
             port,
             listener,
@@ -99,23 +89,8 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let stop = CancellationToken::new();
-        let trigger = stop.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            trigger.cancel();
-        });
-        let http = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop.clone().cancelled_owned());
-        let micro = self.micro;
-        let nats = async move {
-            stop.cancelled().await;
-            micro.shutdown().await;
-        };
-        let (http, ()) = tokio::join!(http, nats);
-        http.context("serve HTTP")?;
-        tracing::info!("stopped");
-        Ok(())
+        shared::shutdown::serve_until_stopped(self.listener, self.router, self.micro, shutdown)
+            .await
     }
 }
 

@@ -10,7 +10,6 @@ use shared::{
     nats::{MicroService, NatsClient},
 };
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::{
     cache::BlogCache, configuration::Settings, http, nats::AuthClient, state::AppState, store,
@@ -62,18 +61,9 @@ impl Application {
             cache: BlogCache::new(redis),
             nats: nats_client,
         };
-        let address = (
-            state.settings.server.host.as_str(),
-            state.settings.server.port,
-        );
-        let listener = TcpListener::bind(address)
-            .await
-            .with_context(|| format!("bind {}:{}", address.0, address.1))?;
-        let port = listener
-            .local_addr()
-            .context("read the bound address")?
-            .port();
-        tracing::info!(port, "listening");
+        let (listener, port) =
+            shared::shutdown::bind_http(&state.settings.server.host, state.settings.server.port)
+                .await?;
         Ok(Self {
             port,
             listener,
@@ -98,23 +88,8 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let stop = CancellationToken::new();
-        let trigger = stop.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            trigger.cancel();
-        });
-        let http = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop.clone().cancelled_owned());
-        let micro = self.micro;
-        let nats = async move {
-            stop.cancelled().await;
-            micro.shutdown().await;
-        };
-        let (http, ()) = tokio::join!(http, nats);
-        http.context("serve HTTP")?;
-        tracing::info!("stopped");
-        Ok(())
+        shared::shutdown::serve_until_stopped(self.listener, self.router, self.micro, shutdown)
+            .await
     }
 }
 

@@ -13,7 +13,7 @@
 //! - [`health`]: the `GET /health` report, deadline and rendering (D5).
 //! - [`config`]: settings sources (process env plus `.env`, or a map in tests) and error collection.
 //! - [`telemetry`]: the tracing subscriber set-up.
-//! - [`shutdown`]: the process shutdown signal.
+//! - [`shutdown`]: the shutdown signal, binding the HTTP listener, serving HTTP + NATS until stopped.
 #![forbid(unsafe_code)]
 
 pub mod config;
