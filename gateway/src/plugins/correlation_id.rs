@@ -98,13 +98,7 @@ mod tests {
 
     fn run(plugin: &CorrelationId, header: &RequestHeader) -> Effects {
         let mut effects = Effects::default();
-        let request = AccessRequest {
-            header,
-            path: "/",
-            client_ip: None,
-            route: "r",
-            service: "s",
-        };
+        let request = AccessRequest::for_test(header, None);
         assert!(matches!(
             plugin.access(&request, &mut effects),
             Flow::Continue

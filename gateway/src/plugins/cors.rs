@@ -273,7 +273,7 @@ fn normalize_origin(origin: &str) -> NormalizedOrigin<'_> {
 
 #[cfg(test)]
 mod tests {
-    use pingora::http::RequestHeader;
+    use crate::plugins::test_header;
 
     use super::*;
 
@@ -292,17 +292,8 @@ mod tests {
     }
 
     fn run(cors: &Cors, method: &str, headers: &[(&'static str, &str)]) -> (Flow, Effects) {
-        let mut header = RequestHeader::build(method, b"/", None).unwrap();
-        for (name, value) in headers {
-            header.insert_header(*name, *value).unwrap();
-        }
-        let request = AccessRequest {
-            header: &header,
-            path: "/",
-            client_ip: None,
-            route: "r",
-            service: "s",
-        };
+        let header = test_header(method, "/", headers);
+        let request = AccessRequest::for_test(&header, None);
         let mut effects = Effects::default();
         let flow = cors.access(&request, &mut effects);
         (flow, effects)

@@ -94,13 +94,7 @@ mod tests {
     fn a_refusal_names_the_client_ip_in_kong_body() {
         let plugin = plugin(&[], &["127.0.0.0/8"]);
         let header = RequestHeader::build("GET", b"/", None).unwrap();
-        let request = AccessRequest {
-            header: &header,
-            path: "/",
-            client_ip: Some("127.0.0.1".parse().unwrap()),
-            route: "r",
-            service: "s",
-        };
+        let request = AccessRequest::for_test(&header, Some("127.0.0.1".parse().unwrap()));
         let Flow::Respond(response) = plugin.access(&request) else {
             panic!("denied")
         };

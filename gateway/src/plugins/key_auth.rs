@@ -336,7 +336,7 @@ fn hex(b: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use pingora::http::RequestHeader;
+    use crate::plugins::test_header;
 
     use super::*;
     use crate::config;
@@ -373,17 +373,8 @@ keyauth_credentials:
         uri: &str,
         headers: &[(&'static str, &str)],
     ) -> (Flow, Effects) {
-        let mut header = RequestHeader::build(method, uri.as_bytes(), None).unwrap();
-        for (name, value) in headers {
-            header.append_header(*name, *value).unwrap();
-        }
-        let request = AccessRequest {
-            header: &header,
-            path: "/",
-            client_ip: None,
-            route: "r",
-            service: "s",
-        };
+        let header = test_header(method, uri, headers);
+        let request = AccessRequest::for_test(&header, None);
         let mut effects = Effects::default();
         let flow = plugin.access(&request, &mut effects);
         (flow, effects)

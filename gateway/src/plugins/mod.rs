@@ -54,6 +54,30 @@ pub struct AccessRequest<'a> {
     pub service: &'a str,
 }
 
+#[cfg(test)]
+impl<'a> AccessRequest<'a> {
+    /// A request to path `/` of route `r` of service `s` (plugin unit tests).
+    pub fn for_test(header: &'a RequestHeader, client_ip: Option<IpAddr>) -> Self {
+        Self {
+            header,
+            path: "/",
+            client_ip,
+            route: "r",
+            service: "s",
+        }
+    }
+}
+
+/// A request header with `headers` appended in order (plugin unit tests).
+#[cfg(test)]
+pub fn test_header(method: &str, uri: &str, headers: &[(&'static str, &str)]) -> RequestHeader {
+    let mut header = RequestHeader::build(method, uri.as_bytes(), None).unwrap();
+    for (name, value) in headers {
+        header.append_header(*name, *value).unwrap();
+    }
+    header
+}
+
 /// A live plugin instance.
 #[derive(Debug, Clone)]
 pub enum PluginInstance {

@@ -66,7 +66,7 @@ impl RequestSizeLimiting {
 
 #[cfg(test)]
 mod tests {
-    use pingora::http::RequestHeader;
+    use crate::plugins::test_header;
 
     use super::*;
     use crate::config::model::SizeUnit;
@@ -80,17 +80,8 @@ mod tests {
     }
 
     fn run(plugin: &RequestSizeLimiting, headers: &[(&'static str, &str)]) -> (Flow, Effects) {
-        let mut header = RequestHeader::build("POST", b"/", None).unwrap();
-        for (name, value) in headers {
-            header.insert_header(*name, *value).unwrap();
-        }
-        let request = AccessRequest {
-            header: &header,
-            path: "/",
-            client_ip: None,
-            route: "r",
-            service: "s",
-        };
+        let header = test_header("POST", "/", headers);
+        let request = AccessRequest::for_test(&header, None);
         let mut effects = Effects::default();
         let flow = plugin.access(&request, &mut effects);
         (flow, effects)

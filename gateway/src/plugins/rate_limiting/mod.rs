@@ -330,13 +330,7 @@ mod tests {
 
     async fn run(plugin: &RateLimiting) -> (Flow, Effects) {
         let header = RequestHeader::build("GET", b"/", None).unwrap();
-        let request = AccessRequest {
-            header: &header,
-            path: "/",
-            client_ip: Some("127.0.0.1".parse().unwrap()),
-            route: "r",
-            service: "s",
-        };
+        let request = AccessRequest::for_test(&header, Some("127.0.0.1".parse().unwrap()));
         let mut effects = Effects::default();
         let flow = plugin.access(&request, &mut effects).await;
         (flow, effects)
