@@ -151,7 +151,7 @@ pub fn json_line(entry: &Entry<'_>) -> String {
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let mut line = serde_json::json!({
+    let mut value = serde_json::json!({
         "ts": now,
         "request_id": entry.request_id,
         "client_ip": entry.client_ip.map(|ip| ip.to_string()),
@@ -169,17 +169,12 @@ pub fn json_line(entry: &Entry<'_>) -> String {
         },
         "bytes_received": entry.bytes_received,
         "bytes_sent": entry.bytes_sent,
-    })
-    .to_string();
+    });
     if let Some(correlation_id) = entry.correlation_id {
         // Only when the plugin runs, so lines of routes without it stay short.
-        line.pop();
-        let _ = write!(
-            line,
-            ",\"correlation_id\":{}}}",
-            serde_json::Value::from(correlation_id)
-        );
+        value["correlation_id"] = correlation_id.into();
     }
+    let mut line = value.to_string();
     line.push('\n');
     line
 }

@@ -130,8 +130,12 @@ fn list(data: Vec<Json>) -> Response {
     ok(json!({ "data": data, "next": null }))
 }
 
-async fn not_found() -> Response {
+fn not_found_response() -> Response {
     reply(StatusCode::NOT_FOUND, json!({ "message": "Not found" }))
+}
+
+async fn not_found() -> Response {
+    not_found_response()
 }
 
 /// Kong's DB-less answer to entity writes.
@@ -468,12 +472,18 @@ fn upstream_json(runtime: &Runtime, index: usize) -> Json {
     })
 }
 
-fn find(names: impl Iterator<Item = String>, wanted: &str) -> Option<usize> {
-    names.into_iter().position(|name| name == wanted)
+/// The index of the entity named `wanted`.
+fn find<'a>(mut names: impl Iterator<Item = &'a str>, wanted: &str) -> Option<usize> {
+    names.position(|name| name == wanted)
 }
 
-fn entity_not_found() -> Response {
-    reply(StatusCode::NOT_FOUND, json!({ "message": "Not found" }))
+/// The entity named `wanted` rendered by `render`, or Kong's 404.
+fn by_name<'a>(
+    names: impl Iterator<Item = &'a str>,
+    wanted: &str,
+    render: impl FnOnce(usize) -> Json,
+) -> Response {
+    find(names, wanted).map_or_else(not_found_response, |index| ok(render(index)))
 }
 
 async fn services(State(admin): State<AdminState>) -> Response {
@@ -487,22 +497,20 @@ async fn services(State(admin): State<AdminState>) -> Response {
 
 async fn service(State(admin): State<AdminState>, Path(name): Path<String>) -> Response {
     let runtime = admin.state.load();
-    match find(
-        runtime.config.services.iter().map(|s| s.name.clone()),
+    by_name(
+        runtime.config.services.iter().map(|s| s.name.as_str()),
         &name,
-    ) {
-        Some(index) => ok(service_json(&runtime, index)),
-        None => entity_not_found(),
-    }
+        |index| service_json(&runtime, index),
+    )
 }
 
 async fn service_routes(State(admin): State<AdminState>, Path(name): Path<String>) -> Response {
     let runtime = admin.state.load();
     let Some(service) = find(
-        runtime.config.services.iter().map(|s| s.name.clone()),
+        runtime.config.services.iter().map(|s| s.name.as_str()),
         &name,
     ) else {
-        return entity_not_found();
+        return not_found_response();
     };
     list(
         (0..runtime.config.routes.len())
@@ -523,10 +531,11 @@ async fn routes(State(admin): State<AdminState>) -> Response {
 
 async fn route(State(admin): State<AdminState>, Path(name): Path<String>) -> Response {
     let runtime = admin.state.load();
-    match find(runtime.config.routes.iter().map(|r| r.name.clone()), &name) {
-        Some(index) => ok(route_json(&runtime, index)),
-        None => entity_not_found(),
-    }
+    by_name(
+        runtime.config.routes.iter().map(|r| r.name.as_str()),
+        &name,
+        |index| route_json(&runtime, index),
+    )
 }
 
 async fn upstreams(State(admin): State<AdminState>) -> Response {
@@ -540,22 +549,20 @@ async fn upstreams(State(admin): State<AdminState>) -> Response {
 
 async fn upstream(State(admin): State<AdminState>, Path(name): Path<String>) -> Response {
     let runtime = admin.state.load();
-    match find(
-        runtime.config.upstreams.iter().map(|u| u.name.clone()),
+    by_name(
+        runtime.config.upstreams.iter().map(|u| u.name.as_str()),
         &name,
-    ) {
-        Some(index) => ok(upstream_json(&runtime, index)),
-        None => entity_not_found(),
-    }
+        |index| upstream_json(&runtime, index),
+    )
 }
 
 async fn targets(State(admin): State<AdminState>, Path(name): Path<String>) -> Response {
     let runtime = admin.state.load();
     let Some(index) = find(
-        runtime.config.upstreams.iter().map(|u| u.name.clone()),
+        runtime.config.upstreams.iter().map(|u| u.name.as_str()),
         &name,
     ) else {
-        return entity_not_found();
+        return not_found_response();
     };
     let upstream = &runtime.config.upstreams[index];
     list(
@@ -627,7 +634,7 @@ async fn upstream_health(
 ) -> Response {
     let runtime = admin.state.load();
     let Some(upstream) = runtime.upstreams.iter().find(|u| u.name == name) else {
-        return entity_not_found();
+        return not_found_response();
     };
     let rows = upstream_health_rows(upstream);
     if query.balancer_health.is_some() {
