@@ -19,6 +19,10 @@ use pingora::{
     upstreams::peer::HttpPeer,
 };
 
+/// The gateway's allocator, so that the two differ only in what they do per request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Bare {
     upstreams: [SocketAddr; 2],
     next: AtomicUsize,

@@ -28,6 +28,7 @@ pub mod admin;
 pub mod balancer;
 pub mod cli;
 pub mod config;
+pub mod forwarding;
 pub mod health;
 pub mod metrics;
 pub mod plugins;

@@ -27,7 +27,7 @@ use std::{
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::header;
+use http::{HeaderValue, header};
 use pingora::{
     Error, ErrorSource, ErrorType, Result,
     http::{RequestHeader, ResponseHeader},
@@ -39,16 +39,13 @@ use pingora::{
 use crate::{
     access_log::{AccessLog, Entry},
     balancer::{ActiveGuard, TargetState},
-    health,
+    forwarding, health,
     metrics::{Observation, Source, metrics},
     plugins::{AccessRequest, Effects, Flow, LocalResponse, key_auth::strip_query_args},
     responses::{GatewayError, REQUEST_ID_HEADER, RequestId},
     router::{escape_path, normalize_path, upstream_path},
     runtime::{Destination, Runtime, UpstreamRuntime},
 };
-
-/// `Via` and `Server` value.
-const VIA: &str = concat!("1.1 gateway/", env!("CARGO_PKG_VERSION"));
 
 /// Most targets one request may try; bounded so `Ctx` never allocates for them.
 const MAX_TRIES: usize = 16;
@@ -318,53 +315,63 @@ impl ProxyHttp for Gateway {
                 "BUG: upstream request without a route",
             ));
         };
-        if let Some(uri) = &ctx.upstream_uri {
-            upstream_request.set_raw_path(uri.as_bytes())?;
-        }
-        let client_host = session.req_header().headers.get(header::HOST).cloned();
-        if !runtime.route(route).preserve_host {
-            let host = match &runtime.services[service].destination {
+        let host = if runtime.route(route).preserve_host {
+            None
+        } else {
+            match &runtime.services[service].destination {
                 Destination::Upstream(upstream) => ctx
                     .current
                     .and_then(|index| upstream.host_headers.get(index))
                     .map(String::as_str),
                 Destination::Single { host_header, .. } => Some(host_header.as_str()),
-            };
-            if let Some(host) = host {
-                upstream_request.insert_header(header::HOST, host)?;
             }
-        }
-        let client_ip = client_ip(session);
-        if let Some(ip) = client_ip {
-            let ip = ip.to_string();
-            let forwarded_for = match upstream_request.headers.get("x-forwarded-for") {
-                Some(existing) => format!("{}, {ip}", String::from_utf8_lossy(existing.as_bytes())),
-                None => ip.clone(),
+        };
+        let host = host.map(HeaderValue::from_str).transpose().map_err(|_| {
+            Error::explain(ErrorType::InternalError, "BUG: an invalid upstream host")
+        })?;
+        let client_ip = client_ip(session).map(forwarding::ip_value);
+        let port = server_port(session);
+        let original_path = HeaderValue::from_str(session.req_header().uri.path()).ok();
+        let prefix = ctx
+            .forwarded_prefix
+            .as_deref()
+            .and_then(|prefix| HeaderValue::from_str(prefix).ok());
+        let request_id = ctx.request_id.header_value();
+        forwarding::edit_request(upstream_request, 9, |headers| {
+            let client_host = match host {
+                Some(host) => headers.insert(header::HOST, host),
+                None => headers.get(header::HOST).cloned(),
             };
-            upstream_request.insert_header("x-forwarded-for", forwarded_for)?;
-            upstream_request.insert_header("x-real-ip", ip)?;
-        }
-        upstream_request.insert_header("x-forwarded-proto", "http")?;
-        if let Some(host) = client_host {
-            let host_only = host
-                .to_str()
-                .ok()
-                .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name).to_owned());
-            if let Some(host_only) = host_only {
-                upstream_request.insert_header("x-forwarded-host", host_only)?;
+            if let Some(ip) = client_ip {
+                let forwarded_for =
+                    forwarding::forwarded_for(headers.get(forwarding::X_FORWARDED_FOR), &ip);
+                headers.insert(forwarding::X_FORWARDED_FOR, forwarded_for);
+                headers.insert(forwarding::X_REAL_IP, ip);
             }
+            headers.insert(
+                forwarding::X_FORWARDED_PROTO,
+                HeaderValue::from_static("http"),
+            );
+            if let Some(host) = client_host.as_ref().and_then(forwarding::host_without_port) {
+                headers.insert(forwarding::X_FORWARDED_HOST, host);
+            }
+            if let Some(port) = port {
+                headers.insert(forwarding::X_FORWARDED_PORT, HeaderValue::from(port));
+            }
+            if let Some(path) = original_path {
+                headers.insert(forwarding::X_FORWARDED_PATH, path);
+            }
+            if let Some(prefix) = prefix {
+                headers.insert(forwarding::X_FORWARDED_PREFIX, prefix);
+            }
+            headers.insert(REQUEST_ID_HEADER, request_id);
+            // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
+            ctx.effects.apply_to_upstream(headers);
+            Ok(())
+        })?;
+        if let Some(uri) = &ctx.upstream_uri {
+            upstream_request.set_raw_path(uri.as_bytes())?;
         }
-        if let Some(port) = server_port(session) {
-            upstream_request.insert_header("x-forwarded-port", port)?;
-        }
-        let original_path = session.req_header().uri.path().to_owned();
-        upstream_request.insert_header("x-forwarded-path", original_path)?;
-        if let Some(prefix) = &ctx.forwarded_prefix {
-            upstream_request.insert_header("x-forwarded-prefix", prefix.as_str())?;
-        }
-        upstream_request.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
-        // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
-        ctx.effects.apply_to_upstream(upstream_request)?;
         Ok(())
     }
 
@@ -380,24 +387,25 @@ impl ProxyHttp for Gateway {
             health::record_response(upstream, target, upstream_response.status.as_u16());
         }
         let upstream_started = ctx.upstream_started.unwrap_or(now);
-        let via = match upstream_response.headers.get(header::VIA) {
-            Some(existing) => format!("{}, {VIA}", String::from_utf8_lossy(existing.as_bytes())),
-            None => VIA.to_owned(),
-        };
-        upstream_response.insert_header(header::VIA, via)?;
-        upstream_response.insert_header(
-            "x-kong-upstream-latency",
-            millis(now.saturating_duration_since(upstream_started)),
-        )?;
-        upstream_response.insert_header(
-            "x-kong-proxy-latency",
-            millis(upstream_started.saturating_duration_since(ctx.started)),
-        )?;
-        upstream_response.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
-
-        // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
-        ctx.effects.apply_to_response(upstream_response)?;
-        Ok(())
+        let upstream_latency = millis(now.saturating_duration_since(upstream_started));
+        let proxy_latency = millis(upstream_started.saturating_duration_since(ctx.started));
+        let request_id = ctx.request_id.header_value();
+        forwarding::edit_response(upstream_response, 4, |headers| {
+            let via = forwarding::via(headers.get(header::VIA));
+            headers.insert(header::VIA, via);
+            headers.insert(
+                forwarding::X_KONG_UPSTREAM_LATENCY,
+                HeaderValue::from(upstream_latency),
+            );
+            headers.insert(
+                forwarding::X_KONG_PROXY_LATENCY,
+                HeaderValue::from(proxy_latency),
+            );
+            headers.insert(REQUEST_ID_HEADER, request_id);
+            // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
+            ctx.effects.apply_to_response(headers);
+            Ok(())
+        })
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut Ctx) {
@@ -673,9 +681,12 @@ async fn write_local_response(
     header.insert_header(header::CONTENT_LENGTH, response.body.len())?;
     header.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
     header.insert_header("x-kong-response-latency", millis(ctx.started.elapsed()))?;
-    header.insert_header(header::SERVER, VIA.trim_start_matches("1.1 "))?;
+    header.insert_header(header::SERVER, forwarding::SERVER_VALUE)?;
     // The route's plugins' headers (CORS, rate-limit counters, ...), then this answer's own.
-    ctx.effects.apply_to_response(&mut header)?;
+    forwarding::edit_response(&mut header, 0, |headers| {
+        ctx.effects.apply_to_response(headers);
+        Ok(())
+    })?;
     for (name, value) in &response.headers {
         header.insert_header(name, value)?;
     }

@@ -28,6 +28,11 @@ impl RequestId {
         Self(out)
     }
 
+    /// The id as a header value.
+    pub fn header_value(&self) -> http::HeaderValue {
+        http::HeaderValue::from_bytes(&self.0).expect("BUG: request ids are ASCII hex")
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("BUG: request ids are ASCII hex")

@@ -2,8 +2,9 @@
 //!
 //! In front of the same two upstream servers (one nginx process), drives `oha` against the
 //! upstreams directly, nginx and HAProxy configured as equivalent proxies (prefix strip, round
-//! robin, upstream keepalive), the bare Pingora proxy (gateway/examples/bare_proxy.rs: Pingora's own
-//! cost), and the gateway: plain proxy and with the apikey plugin. Then end-to-end blog reads
+//! robin, upstream keepalive), two Pingora baselines (gateway/examples/bare_proxy.rs: what Pingora's
+//! `ProxyHttp` engine costs; core_proxy.rs: Pingora's HTTP/1 codec without that engine), and the
+//! gateway: plain proxy and with the apikey plugin. Then end-to-end blog reads
 //! (`/blog/list/latest`) through nginx, HAProxy and the gateway in front of the real stack (2 auth +
 //! 2 blog replicas, NATS, Redis, started as `cargo xtask up` does). Every target runs once per
 //! round, in turn; the table reports medians. Proxies get equal worker counts (`--workers`).
@@ -179,14 +180,22 @@ struct ReloadOutcome {
 pub fn bench(options: &BenchOptions) -> anyhow::Result<()> {
     let tools = Tools::find()?;
     if !options.no_build {
-        println!("building release binaries and the bare Pingora example…");
-        build_release(&["--locked", "--bins", "--example", "bare_proxy"])?;
+        println!("building release binaries and the Pingora baseline examples…");
+        build_release(&[
+            "--locked",
+            "--bins",
+            "--example",
+            "bare_proxy",
+            "--example",
+            "core_proxy",
+        ])?;
     }
     for binary in [
         "gateway",
         "auth-service",
         "blog-service",
         "examples/bare_proxy",
+        "examples/core_proxy",
     ] {
         let path = release_bin(binary);
         anyhow::ensure!(
@@ -292,6 +301,13 @@ fn run(
         .arg(options.workers.to_string());
     let bare_pid = children.spawn("bare-pingora", bare)?;
 
+    let core_port = port();
+    let mut core = Command::new(release_bin("examples/core_proxy"));
+    core.arg(format!("127.0.0.1:{core_port}"))
+        .args(upstreams.replicas.map(|p| format!("127.0.0.1:{p}")))
+        .arg(options.workers.to_string());
+    let core_pid = children.spawn("pingora-core", core)?;
+
     let svc = |extra: bool| GatewayService {
         name: "svc",
         targets: if extra {
@@ -370,6 +386,15 @@ fn run(
             "/svc/ping",
             None,
             Some(bare_pid),
+        ),
+        target(
+            "Pingora core, no ProxyHttp",
+            "svc",
+            Role::Measured,
+            core_port,
+            "/svc/ping",
+            None,
+            Some(core_pid),
         ),
         target(
             "gateway",
@@ -979,7 +1004,7 @@ fn results_document(
     }
     doc.push_str(&format!(
         "- settings: {} worker(s) for every proxy (nginx `worker_processes`, HAProxy `nbthread`, \
-         gateway `_gateway.threads`, bare Pingora threads); {} round(s), each target {:.0} s per \
+         gateway `_gateway.threads`, the Pingora baselines' threads); {} round(s), each target {:.0} s per \
          round with `oha -z {:.0}s -c {} -w` (HTTP/1.1 keepalive), targets in turn, the order rotated \
          each round; {} s warm-up per target first.\n",
         options.workers,
@@ -996,8 +1021,11 @@ fn results_document(
          http://pool/; proxy_http_version 1.1; proxy_set_header Connection \"\"; }`, `access_log off`.\n\
          - HAProxy: `balance roundrobin`, `http-request replace-path ^/svc(/.*)?$ \\1`, \
          `http-reuse always`, `maxconn 4000`, no logging.\n\
-         - bare Pingora: `gateway/examples/bare_proxy.rs`, round robin and prefix strip only; what \
-         Pingora itself costs.\n\
+         - bare Pingora: `gateway/examples/bare_proxy.rs`, a `ProxyHttp` with round robin and prefix \
+         strip only; what Pingora's proxy engine itself costs, the floor for anything built on it.\n\
+         - Pingora core, no ProxyHttp: `gateway/examples/core_proxy.rs`, the same on pingora-core's \
+         `HttpServerApp` (Pingora's listener, HTTP/1 codec and connector, a plain idle-connection \
+         list instead of Pingora's pool); no timeouts, retries or headers, so not a gateway.\n\
          - gateway: Kong-format config, service `url: http://svc_pool`, route `paths: [/svc]` \
          (`strip_path`), upstream with the two targets (round-robin); `gateway + apikey` adds the \
          global `apikey-auth-plugin` verifying against the upstream nginx (verdicts cached 30 s), \
