@@ -5,17 +5,20 @@
 //! `cargo run --release --example bare_proxy -- <listen> <upstream1> <upstream2> [threads]`
 //! (threads: default 1; the bench passes its `--workers`).
 
+#[path = "support/baseline.rs"]
+mod baseline;
+
 use std::{
     net::SocketAddr,
     sync::atomic::{AtomicUsize, Ordering},
 };
 
 use async_trait::async_trait;
+use baseline::Baseline;
 use pingora::{
     Result,
     http::RequestHeader,
     proxy::{ProxyHttp, Session},
-    server::{Server, configuration::ServerConf},
     upstreams::peer::HttpPeer,
 };
 
@@ -56,42 +59,16 @@ impl ProxyHttp for Bare {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (listen, first, second, threads) = match args.as_slice() {
-        [listen, first, second] => (listen, first, second, "1"),
-        [listen, first, second, threads] => (listen, first, second, threads.as_str()),
-        _ => {
-            eprintln!("usage: bare_proxy <listen> <upstream1> <upstream2> [threads]");
-            std::process::exit(64);
-        }
-    };
-    let threads = match threads.parse::<usize>() {
-        Ok(threads) if threads > 0 => threads,
-        _ => {
-            eprintln!("{threads}: threads must be a positive number");
-            std::process::exit(64)
-        }
-    };
-    let parse = |text: &str| -> SocketAddr {
-        text.parse().unwrap_or_else(|err| {
-            eprintln!("{text}: {err}");
-            std::process::exit(64)
-        })
-    };
-    let conf = ServerConf {
-        threads,
-        ..ServerConf::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
-    server.bootstrap();
+    let baseline = Baseline::from_args("bare_proxy");
+    let mut server = baseline.server();
     let mut proxy = pingora::proxy::http_proxy_service(
         &server.configuration,
         Bare {
-            upstreams: [parse(first), parse(second)],
+            upstreams: baseline.upstreams,
             next: AtomicUsize::new(0),
         },
     );
-    proxy.add_tcp(listen);
+    proxy.add_tcp(&baseline.listen);
     server.add_service(proxy);
     server.run_forever()
 }

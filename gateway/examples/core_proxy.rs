@@ -6,6 +6,9 @@
 //!
 //! `cargo run --release --example core_proxy -- <listen> <upstream1> <upstream2> [threads]`
 
+#[path = "support/baseline.rs"]
+mod baseline;
+
 use std::{
     net::SocketAddr,
     sync::{
@@ -15,12 +18,13 @@ use std::{
 };
 
 use async_trait::async_trait;
+use baseline::Baseline;
 use futures::FutureExt;
 use pingora::{
     apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream},
     connectors::TransportConnector,
     protocols::{Stream, http::ServerSession, http::v1::client::HttpSession},
-    server::{Server, ShutdownWatch, configuration::ServerConf},
+    server::ShutdownWatch,
     services::listening::Service,
     upstreams::peer::HttpPeer,
 };
@@ -118,42 +122,16 @@ impl HttpServerApp for CoreProxy {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (listen, first, second, threads) = match args.as_slice() {
-        [listen, first, second] => (listen, first, second, "1"),
-        [listen, first, second, threads] => (listen, first, second, threads.as_str()),
-        _ => {
-            eprintln!("usage: core_proxy <listen> <upstream1> <upstream2> [threads]");
-            std::process::exit(64);
-        }
-    };
-    let threads = match threads.parse::<usize>() {
-        Ok(threads) if threads > 0 => threads,
-        _ => {
-            eprintln!("{threads}: threads must be a positive number");
-            std::process::exit(64)
-        }
-    };
-    let parse = |text: &str| -> SocketAddr {
-        text.parse().unwrap_or_else(|err| {
-            eprintln!("{text}: {err}");
-            std::process::exit(64)
-        })
-    };
-    let conf = ServerConf {
-        threads,
-        ..ServerConf::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
-    server.bootstrap();
+    let baseline = Baseline::from_args("core_proxy");
+    let mut server = baseline.server();
     let app = CoreProxy {
-        upstreams: [parse(first), parse(second)],
+        upstreams: baseline.upstreams,
         next: AtomicUsize::new(0),
         connector: TransportConnector::new(None),
         idle: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
     };
     let mut service = Service::new("core proxy".to_owned(), app);
-    service.add_tcp(listen);
+    service.add_tcp(&baseline.listen);
     server.add_service(service);
     server.run_forever()
 }

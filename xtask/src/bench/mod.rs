@@ -294,19 +294,19 @@ fn run(
     haproxy.arg("-f").arg(&conf).arg("-db");
     let haproxy_pid = children.spawn("haproxy", haproxy)?;
 
+    // The Pingora baselines take the same command line: listen, the two upstreams, threads.
+    let baseline = |example: &str, listen: u16| {
+        let mut command = Command::new(release_bin(&format!("examples/{example}")));
+        command
+            .arg(format!("127.0.0.1:{listen}"))
+            .args(upstreams.replicas.map(|p| format!("127.0.0.1:{p}")))
+            .arg(options.workers.to_string());
+        command
+    };
     let bare_port = port();
-    let mut bare = Command::new(release_bin("examples/bare_proxy"));
-    bare.arg(format!("127.0.0.1:{bare_port}"))
-        .args(upstreams.replicas.map(|p| format!("127.0.0.1:{p}")))
-        .arg(options.workers.to_string());
-    let bare_pid = children.spawn("bare-pingora", bare)?;
-
+    let bare_pid = children.spawn("bare-pingora", baseline("bare_proxy", bare_port))?;
     let core_port = port();
-    let mut core = Command::new(release_bin("examples/core_proxy"));
-    core.arg(format!("127.0.0.1:{core_port}"))
-        .args(upstreams.replicas.map(|p| format!("127.0.0.1:{p}")))
-        .arg(options.workers.to_string());
-    let core_pid = children.spawn("pingora-core", core)?;
+    let core_pid = children.spawn("pingora-core", baseline("core_proxy", core_port))?;
 
     let svc = |extra: bool| GatewayService {
         name: "svc",
