@@ -24,6 +24,7 @@ pub mod http;
 pub mod messages;
 pub mod nats;
 pub mod shutdown;
+pub mod sqlite;
 pub mod telemetry;
 
 pub use error::ApiError;

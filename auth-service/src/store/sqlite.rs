@@ -1,30 +1,17 @@
 //! The SQLite backend: one file shared safely by several replicas on one machine (D14).
 //!
-//! WAL lets readers and one writer work at once across processes; the busy timeout makes a writer wait
-//! for the file lock instead of failing. Every write is a single autocommit statement, so no
-//! transaction ever has to upgrade a read lock (which SQLite would refuse with `SQLITE_BUSY` at once).
+//! Opening it (WAL, busy timeout, replicas racing on a new file) is `shared::sqlite`'s. Every
+//! write is a single autocommit statement, so no transaction ever has to upgrade a read lock (which SQLite would refuse with `SQLITE_BUSY` at once).
 //! The `UNIQUE` constraint on `users.email` decides concurrent sign-ups (D13).
 
-use std::{str::FromStr, time::Duration};
-
-use anyhow::Context;
 use async_trait::async_trait;
-use sqlx::{
-    Row, SqlitePool,
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-    },
-};
+use sqlx::{Row, SqlitePool, migrate::Migrator, sqlite::SqliteRow};
 
 use super::{AuthStore, StoreError, StoreResult};
 use crate::domain::{ApiKey, Id, Keystore, NewUser, Role, User};
 
-/// How long a statement waits for another process's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connections per process; SQLite serialises writers anyway.
-const MAX_CONNECTIONS: u32 = 8;
-/// Attempts at applying migrations when replicas start together and race for the schema.
-const MIGRATION_ATTEMPTS: u32 = 5;
+/// The schema, applied at every start (`migrations/`).
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -36,36 +23,7 @@ impl SqliteStore {
     /// Opens (creating when missing) the database `url` (`sqlite://path` or `sqlite::memory:`) and
     /// applies the embedded migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("parse DATABASE_URL {url:?}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        if let Some(parent) = options.get_filename().parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("create the directory of {}", parent.display()))?;
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("open sqlite database {url:?}"))?;
-        let mut attempt = 1;
-        loop {
-            match sqlx::migrate!("./migrations").run(&pool).await {
-                Ok(()) => break,
-                Err(err) if attempt < MIGRATION_ATTEMPTS => {
-                    tracing::warn!(error.message = %err, attempt, "migration failed, retrying");
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
-                }
-                Err(err) => return Err(err).context("apply sqlite migrations"),
-            }
-        }
+        let pool = shared::sqlite::open(url, &MIGRATOR).await?;
         Ok(Self { pool })
     }
 }

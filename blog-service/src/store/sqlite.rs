@@ -1,29 +1,17 @@
 //! The SQLite backend: one file shared safely by several replicas on one machine (D14).
 //!
-//! WAL lets readers and one writer work at once across processes; the busy timeout makes a writer wait
-//! for the file lock instead of failing. Every write is one autocommit statement whose `WHERE` carries
-//! the endpoint's conditions. Similar blogs use an FTS5 index kept in sync by triggers (migrations).
+//! Opening it (WAL, busy timeout, replicas racing on a new file) is `shared::sqlite`'s. Every
+//! write is one autocommit statement whose `WHERE` carries the endpoint's conditions. Similar blogs use an FTS5 index kept in sync by triggers (migrations).
 
-use std::{str::FromStr, time::Duration};
-
-use anyhow::Context;
 use async_trait::async_trait;
-use sqlx::{
-    QueryBuilder, Row, Sqlite, SqlitePool,
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-    },
-};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, migrate::Migrator, sqlite::SqliteRow};
 
 use super::{BlogChange, BlogList, BlogStore, Owner, SIMILAR_LIMIT, StoreError, StoreResult};
 use crate::domain::{Blog, Id, Page, Timestamp};
 
-/// How long a statement waits for another process's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connections per process; SQLite serialises writers anyway.
-const MAX_CONNECTIONS: u32 = 8;
-/// Attempts at opening and migrating when replicas start together and race for the file.
-const OPEN_ATTEMPTS: u32 = 8;
+/// The schema, applied at every start (`migrations/`).
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
 /// Columns of every blog query, in the order [`blog_from_row`] reads them.
 const COLUMNS: &str = "b.id, b.title, b.description, b.text, b.draft_text, b.tags, b.author, \
     b.img_url, b.slug, b.score, b.submitted, b.drafted, b.published, b.status, b.published_at, \
@@ -39,47 +27,8 @@ impl SqliteStore {
     /// Opens (creating when missing) the database `url` (`sqlite://path` or `sqlite::memory:`) and
     /// applies the embedded migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("parse DATABASE_URL {url:?}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT);
-        if let Some(parent) = options.get_filename().parent()
-            && !parent.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("create the directory of {}", parent.display()))?;
-        }
-        // Replicas starting together on a new file race for the switch to WAL, which SQLite answers
-        // with SQLITE_BUSY without waiting; migrations race the same way. Both are retried.
-        let mut attempt = 1;
-        loop {
-            match Self::open(&options).await {
-                Ok(pool) => return Ok(Self { pool }),
-                Err(err) if attempt < OPEN_ATTEMPTS => {
-                    tracing::warn!(error.message = %format!("{err:#}"), attempt, "opening sqlite failed, retrying");
-                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
-                    attempt += 1;
-                }
-                Err(err) => {
-                    return Err(err).with_context(|| format!("open sqlite database {url:?}"));
-                }
-            }
-        }
-    }
-
-    async fn open(options: &SqliteConnectOptions) -> anyhow::Result<SqlitePool> {
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options.clone())
-            .await
-            .context("connect")?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .context("apply sqlite migrations")?;
-        Ok(pool)
+        let pool = shared::sqlite::open(url, &MIGRATOR).await?;
+        Ok(Self { pool })
     }
 }
 
