@@ -61,6 +61,13 @@ async fn wait_healthy(client: &reqwest::Client, address: &str, child: &mut Child
             child.logs()
         );
     }
+    // A healthy answer from a process that has exited came from someone else on its port.
+    if let Some(status) = child.try_exit_status() {
+        panic!(
+            "{name} exited ({status}) although {address}/health answered: its port is taken\n{}",
+            child.logs()
+        );
+    }
 }
 
 fn token(body: &Value) -> String {

@@ -10,7 +10,8 @@
 //! round, in turn; the table reports medians. Proxies get equal worker counts (`--workers`).
 //! Last, reload under load: 100 rewrites of the gateway's config during one run.
 //!
-//! Writes `loadtest/results/<date>.md` and `<date>.png` (`--quick`: under `loadtest/results/tmp/`).
+//! Writes `loadtest/results/<date>.md` and `<date>.png` (`<date>-<n>-workers.*` at other worker
+//! counts; `--quick`: under `loadtest/results/tmp/`).
 //! Everything runs under `data/bench/` (configs, logs, oha reports); every child is stopped at the
 //! end, on error and on Ctrl-C.
 
@@ -588,11 +589,7 @@ fn run(
     };
     fs::create_dir_all(&results)?;
     let date = today()?;
-    let stem = if options.quick {
-        format!("{date}-quick")
-    } else {
-        date.clone()
-    };
+    let stem = results_stem(&date, options);
     let markdown = results.join(format!("{stem}.md"));
     let png = results.join(format!("{stem}.png"));
     let chart = chart::draw(
@@ -870,6 +867,19 @@ fn reload_sentence(reload: &ReloadOutcome, connections: usize) -> String {
 }
 
 /// Today's date, `YYYY-MM-DD` (UTC).
+/// `<date>`, plus `-<n>-workers` unless one worker (so runs at other worker counts keep the
+/// day's standard result), plus `-quick`.
+fn results_stem(date: &str, options: &BenchOptions) -> String {
+    let mut stem = date.to_owned();
+    if options.workers != 1 {
+        stem.push_str(&format!("-{}-workers", options.workers));
+    }
+    if options.quick {
+        stem.push_str("-quick");
+    }
+    stem
+}
+
 fn today() -> anyhow::Result<String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Ok(time::OffsetDateTime::now_utc().date().format(&format)?)
@@ -1062,6 +1072,29 @@ mod tests {
         assert!(parse_duration("10h").is_err());
         assert!(parse_duration("100ms").is_err(), "too short to measure");
         assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn results_of_other_worker_counts_keep_their_own_file() {
+        let options = BenchOptions {
+            workers: 1,
+            rounds: 3,
+            duration: Duration::from_secs(10),
+            connections: 50,
+            quick: false,
+            no_build: true,
+            no_blog: false,
+        };
+        assert_eq!(results_stem("2026-11-24", &options), "2026-11-24");
+        let two = BenchOptions {
+            workers: 2,
+            quick: true,
+            ..options
+        };
+        assert_eq!(
+            results_stem("2026-11-24", &two),
+            "2026-11-24-2-workers-quick"
+        );
     }
 
     #[test]
