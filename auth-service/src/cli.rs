@@ -32,7 +32,11 @@ pub enum Command {
     /// Serve HTTP and NATS (the default).
     Serve,
     /// Write a fresh 2048-bit RSA pair to RSA_PRIVATE_KEY_PATH / RSA_PUBLIC_KEY_PATH.
-    Keygen,
+    Keygen {
+        /// Replace existing key files (every token they signed stops verifying).
+        #[arg(long)]
+        force: bool,
+    },
     /// Insert the roles, an API key and the admin user into DATABASE_URL (idempotent).
     Seed {
         /// The API key to insert.
@@ -54,8 +58,11 @@ pub async fn run(command: Option<Command>) -> anyhow::Result<()> {
             let app = Application::build(Settings::load(&env)?).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
-        Command::Keygen => {
+        Command::Keygen { force } => {
             let keys = KeySettings::load(&env)?;
+            if !force {
+                keygen::refuse_to_replace(&[&keys.private_key_path, &keys.public_key_path])?;
+            }
             keygen::write_pair(&keys.private_key_path, &keys.public_key_path)?;
             tracing::info!(private = %keys.private_key_path.display(), public = %keys.public_key_path.display(), "wrote a new RSA key pair");
             Ok(())

@@ -28,6 +28,19 @@ pub fn generate_pem_pair(bits: usize) -> anyhow::Result<(String, String)> {
     Ok((private_pem, public_pem))
 }
 
+/// Fails, naming the file, when any of `paths` exists: replacing a pair in use makes every token
+/// it signed fail verification (`auth-service keygen --force` does it anyway).
+pub fn refuse_to_replace(paths: &[&Path]) -> anyhow::Result<()> {
+    if let Some(existing) = paths.iter().find(|path| path.exists()) {
+        anyhow::bail!(
+            "{} already exists: a new pair would invalidate every token signed with it; \
+             pass --force to replace it",
+            existing.display()
+        );
+    }
+    Ok(())
+}
+
 /// Writes a fresh pair to `private_path` (mode 0600) and `public_path`, creating their directories.
 pub fn write_pair(private_path: &Path, public_path: &Path) -> anyhow::Result<()> {
     let (private_pem, public_pem) = generate_pem_pair(KEY_BITS)?;
@@ -49,4 +62,24 @@ pub fn write_pair(private_path: &Path, public_path: &Path) -> anyhow::Result<()>
     std::fs::write(public_path, public_pem)
         .with_context(|| format!("write {}", public_path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn existing_keys_are_not_replaced_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("private.pem");
+        let public = dir.path().join("public.pem");
+        refuse_to_replace(&[&private, &public]).expect("nothing to replace yet");
+        std::fs::write(&public, "in use").unwrap();
+        let err = refuse_to_replace(&[&private, &public]).unwrap_err();
+        assert!(
+            err.to_string().contains("public.pem already exists"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--force"), "{err}");
+    }
 }
