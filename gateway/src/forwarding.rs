@@ -42,6 +42,8 @@ pub const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 pub const X_KONG_UPSTREAM_LATENCY: HeaderName = HeaderName::from_static("x-kong-upstream-latency");
 /// `X-Kong-Proxy-Latency`.
 pub const X_KONG_PROXY_LATENCY: HeaderName = HeaderName::from_static("x-kong-proxy-latency");
+/// `X-Kong-Response-Latency` (on the gateway's own answers).
+pub const X_KONG_RESPONSE_LATENCY: HeaderName = HeaderName::from_static("x-kong-response-latency");
 
 /// Runs `edit` on `request`'s headers with room for `extra` more, then rebuilds the request
 /// header without Pingora's case map (see the module doc). The request line stays byte for byte.

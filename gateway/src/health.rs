@@ -24,6 +24,7 @@ use std::{
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use futures::StreamExt;
+use http::HeaderValue;
 use pingora::{server::ShutdownWatch, services::background::BackgroundService};
 
 use crate::{
@@ -284,10 +285,7 @@ async fn probe_batch(client: reqwest::Client, upstream: Arc<UpstreamRuntime>, ta
     futures::stream::iter(targets)
         .for_each_concurrent(active.concurrency, |index| async move {
             let target = &upstream_ref.balancer.targets()[index];
-            let host = upstream_ref
-                .host_headers
-                .get(index)
-                .map_or("", String::as_str);
+            let host = upstream_ref.host_headers.get(index);
             let outcome = probe(client_ref, active, target.state.addr, host).await;
             let state = &target.state;
             if let Some(outcome) = outcome
@@ -312,7 +310,7 @@ async fn probe(
     client: &reqwest::Client,
     active: &ActiveHealthcheck,
     addr: SocketAddr,
-    host: &str,
+    host: Option<&HeaderValue>,
 ) -> Option<Outcome> {
     match active.kind {
         ProbeKind::Tcp => {
@@ -326,8 +324,8 @@ async fn probe(
             let mut request = client
                 .get(format!("http://{addr}{}", active.http_path))
                 .timeout(active.timeout);
-            if !host.is_empty() {
-                request = request.header(http::header::HOST, host);
+            if let Some(host) = host {
+                request = request.header(http::header::HOST, host.clone());
             }
             for (name, value) in &active.headers {
                 request = request.header(name.as_str(), value.as_str());

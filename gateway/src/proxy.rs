@@ -322,13 +322,10 @@ impl ProxyHttp for Gateway {
                 Destination::Upstream(upstream) => ctx
                     .current
                     .and_then(|index| upstream.host_headers.get(index))
-                    .map(String::as_str),
-                Destination::Single { host_header, .. } => Some(host_header.as_str()),
+                    .cloned(),
+                Destination::Single { host_header, .. } => Some(host_header.clone()),
             }
         };
-        let host = host.map(HeaderValue::from_str).transpose().map_err(|_| {
-            Error::explain(ErrorType::InternalError, "BUG: an invalid upstream host")
-        })?;
         let client_ip = client_ip(session).map(forwarding::ip_value);
         let port = server_port(session);
         let original_path = HeaderValue::from_str(session.req_header().uri.path()).ok();
@@ -674,22 +671,31 @@ async fn write_local_response(
     ctx: &Ctx,
     response: &LocalResponse,
 ) -> Result<()> {
-    let mut header = ResponseHeader::build(response.status, Some(6 + response.headers.len()))?;
-    if let Some(content_type) = response.content_type {
-        header.insert_header(header::CONTENT_TYPE, content_type)?;
-    }
-    header.insert_header(header::CONTENT_LENGTH, response.body.len())?;
-    header.insert_header(REQUEST_ID_HEADER, ctx.request_id.as_str())?;
-    header.insert_header("x-kong-response-latency", millis(ctx.started.elapsed()))?;
-    header.insert_header(header::SERVER, forwarding::SERVER_VALUE)?;
-    // The route's plugins' headers (CORS, rate-limit counters, ...), then this answer's own.
-    forwarding::edit_response(&mut header, 0, |headers| {
+    let mut header = ResponseHeader::build_no_case(response.status, None)?;
+    forwarding::edit_response(&mut header, 5 + response.headers.len(), |headers| {
+        if let Some(content_type) = response.content_type {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        headers.insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from(response.body.len()),
+        );
+        headers.insert(REQUEST_ID_HEADER, ctx.request_id.header_value());
+        headers.insert(
+            forwarding::X_KONG_RESPONSE_LATENCY,
+            HeaderValue::from(millis(ctx.started.elapsed())),
+        );
+        headers.insert(
+            header::SERVER,
+            HeaderValue::from_static(forwarding::SERVER_VALUE),
+        );
+        // The route's plugins' headers (CORS, rate-limit counters, ...), then this answer's own.
         ctx.effects.apply_to_response(headers);
+        for (name, value) in &response.headers {
+            headers.insert(name.clone(), value.clone());
+        }
         Ok(())
     })?;
-    for (name, value) in &response.headers {
-        header.insert_header(name, value)?;
-    }
     let head = session.req_header().method == http::Method::HEAD;
     session
         .write_response_header(Box::new(header), head)

@@ -16,6 +16,7 @@ use std::{
     time::Duration,
 };
 
+use http::HeaderValue;
 use pingora::http::RequestHeader;
 
 use crate::{
@@ -115,7 +116,7 @@ pub enum Destination {
         /// The resolved target.
         target: Option<Arc<TargetState>>,
         /// The `Host` header sent upstream (`host[:port]`).
-        host_header: String,
+        host_header: HeaderValue,
     },
 }
 
@@ -129,7 +130,7 @@ pub struct UpstreamRuntime {
     /// The balancer over the resolved targets.
     pub balancer: Balancer,
     /// Per balancer target: the `Host` header to send (`host_header`, else `host[:port]`).
-    pub host_headers: Vec<String>,
+    pub host_headers: Vec<HeaderValue>,
     /// Per balancer target: `host:port` as configured (admin API).
     pub authorities: Vec<String>,
     /// Targets whose names did not resolve (`host:port`).
@@ -199,12 +200,10 @@ impl Runtime {
                                 state: state_for(upstream.name.clone(), addr),
                                 weight: target.weight,
                             });
-                            host_headers.push(
-                                upstream
-                                    .host_header
-                                    .clone()
-                                    .unwrap_or_else(|| host_header(&target.host, target.port)),
-                            );
+                            host_headers.push(match &upstream.host_header {
+                                Some(configured) => header_value(configured),
+                                None => host_header(&target.host, target.port),
+                            });
                             authorities.push(target.authority());
                         }
                         None => {
@@ -391,12 +390,17 @@ fn route_enabled(route: &Route, config: &Config) -> bool {
 }
 
 /// `host` or `host:port` when the port is not 80 (Kong's rule for plain HTTP).
-fn host_header(host: &str, port: u16) -> String {
+fn host_header(host: &str, port: u16) -> HeaderValue {
     if port == 80 {
-        host.to_owned()
+        header_value(host)
     } else {
-        format!("{host}:{port}")
+        header_value(&format!("{host}:{port}"))
     }
+}
+
+/// A `Host` value the config validation already accepted (host names, IPs, `host_header`).
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).expect("BUG: config validation admits only valid Host values")
 }
 
 impl UpstreamRuntime {

@@ -194,6 +194,15 @@ upstreams:
 }
 
 #[test]
+fn a_host_header_that_is_no_header_value_is_refused() {
+    let text = "_format_version: \"3.0\"\nupstreams:\n  - name: pool\n    host_header: \"bad\\u0001host\"\n    targets:\n      - target: 10.0.0.1:80\n";
+    assert_error(
+        text,
+        "upstreams[0].host_header @4: \"bad\\u{1}host\" is not a valid Host header value",
+    );
+}
+
+#[test]
 fn missing_or_unknown_format_version_is_refused() {
     assert_error(
         "services: []\n",

@@ -390,6 +390,14 @@ impl Validator {
             }
             None => Healthchecks::default(),
         };
+        if let Some(host_header) = &raw.host_header
+            && (host_header.is_empty() || http::HeaderValue::from_str(host_header).is_err())
+        {
+            self.error(
+                format!("{path}.host_header"),
+                format!("{host_header:?} is not a valid Host header value"),
+            );
+        }
         let mut upstream = Upstream {
             name,
             algorithm,
