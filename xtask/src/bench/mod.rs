@@ -51,22 +51,30 @@ const WARM_UP: Duration = Duration::from_secs(1);
 /// What the blog read scenario requests.
 const BLOG_PATH: &str = "/list/latest?page=1&limit=10";
 
-/// Options of `cargo xtask bench`.
-#[derive(Debug, Clone)]
+/// Options of `cargo xtask bench` (its command line).
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
-    /// nginx `worker_processes`, HAProxy `nbthread`, gateway and bare Pingora threads.
+    /// Workers of every proxy: nginx worker_processes, HAProxy nbthread, gateway threads, the
+    /// Pingora baselines' threads.
+    #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// Measured rounds; each runs every target once.
+    /// Rounds; each runs every target once, in turn.
+    #[arg(long, default_value_t = 3)]
     pub rounds: usize,
-    /// Length of one measurement.
+    /// Length of one measurement (10s, 500ms, 1m).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
     /// oha's concurrent connections.
+    #[arg(long, default_value_t = 50)]
     pub connections: usize,
-    /// Short runs, one round; results go to `loadtest/results/tmp/`.
+    /// A fast check: 3 s runs, one round; results go to loadtest/results/tmp/.
+    #[arg(long)]
     pub quick: bool,
     /// Use the release binaries already built.
+    #[arg(long)]
     pub no_build: bool,
-    /// Skip the end-to-end blog reads (no NATS/Redis/services).
+    /// Skip the end-to-end blog reads (no NATS, Redis or services).
+    #[arg(long)]
     pub no_blog: bool,
 }
 
