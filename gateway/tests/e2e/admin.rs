@@ -181,16 +181,7 @@ async fn metrics_parse_and_count_the_requests_sent() {
 
     // A request is counted in its logging phase, just after its last byte is sent: scrape until
     // the last one is in, then compare exactly.
-    let scrape = || async {
-        client
-            .get(gateway.admin_url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let scrape = || gateway.metrics(&client);
     wait_until_async(
         "all 10 requests counted",
         Duration::from_secs(5),

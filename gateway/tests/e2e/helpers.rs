@@ -231,6 +231,18 @@ impl Gateway {
         format!("http://127.0.0.1:{}{path}", self.admin_port)
     }
 
+    /// The admin API's Prometheus text (`GET /metrics`).
+    pub async fn metrics(&self, client: &reqwest::Client) -> String {
+        client
+            .get(self.admin_url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Replaces the config atomically (write a temp file, rename over), as editors do.
     pub fn replace_config(&self, config: &str) {
         let temp = self.config_path.with_extension("tmp");

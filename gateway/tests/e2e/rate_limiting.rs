@@ -85,14 +85,7 @@ async fn minute_10_lets_exactly_10_through_then_answers_429_with_kong_headers() 
     assert_eq!(upstream.hits(), 10);
 
     // Prometheus counts the refusal (the plugin counts it before answering).
-    let metrics = client
-        .get(gateway.admin_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gateway.metrics(&client).await;
     assert!(
         metrics.lines().any(
             |line| line.starts_with("gateway_rate_limit_rejections_total{") && line.ends_with(" 1")
