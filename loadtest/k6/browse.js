@@ -10,9 +10,7 @@ import {
   SUMMARY_TREND_STATS,
   ensurePublishedBlogs,
   envInt,
-  expectSuccess,
-  get,
-  pick,
+  readBlog,
   requireApiKey,
 } from './lib.js';
 
@@ -47,21 +45,15 @@ export function setup() {
 export default function (data) {
   const roll = Math.random();
   if (roll < 0.3) {
-    const page = 1 + Math.floor(Math.random() * 3);
-    const name = 'GET /blog/list/latest';
-    expectSuccess(get(`/blog/list/latest?page=${page}&limit=10`, name), name);
+    readBlog.latest(1 + Math.floor(Math.random() * 3));
   } else if (roll < 0.5) {
-    const name = 'GET /blog/list/tag/:tag';
-    expectSuccess(get(`/blog/list/tag/${pick(data.tags)}?page=1&limit=10`, name), name);
+    readBlog.byTag(data);
   } else if (roll < 0.75) {
-    const name = 'GET /blog/id/:id';
-    expectSuccess(get(`/blog/id/${pick(data.ids)}`, name), name);
+    readBlog.byId(data);
   } else if (roll < 0.95) {
-    const name = 'GET /blog/slug/:slug';
-    expectSuccess(get(`/blog/slug/${encodeURIComponent(pick(data.slugs))}`, name), name);
+    readBlog.bySlug(data);
   } else {
-    const name = 'GET /blog/list/similar/id/:id';
-    expectSuccess(get(`/blog/list/similar/id/${pick(data.ids)}`, name), name);
+    readBlog.similar(data);
   }
   if (THINK_SECONDS > 0) {
     sleep(THINK_SECONDS);

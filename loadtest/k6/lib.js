@@ -69,6 +69,25 @@ export function get(path, name, token) {
   return http.get(`${BASE_URL}${path}`, params(name, token));
 }
 
+/** GET `path` and check its success envelope; returns its `data` (null on failure). */
+export function getOk(path, name, token) {
+  return expectSuccess(get(path, name, token), name);
+}
+
+/**
+ * The blog reads of the hot path, each checked and named as the scenarios' thresholds expect.
+ * `data` is what ensurePublishedBlogs() returned.
+ */
+export const readBlog = {
+  byId: (data) => getOk(`/blog/id/${pick(data.ids)}`, 'GET /blog/id/:id'),
+  bySlug: (data) =>
+    getOk(`/blog/slug/${encodeURIComponent(pick(data.slugs))}`, 'GET /blog/slug/:slug'),
+  latest: (page) => getOk(`/blog/list/latest?page=${page}&limit=10`, 'GET /blog/list/latest'),
+  byTag: (data) =>
+    getOk(`/blog/list/tag/${pick(data.tags)}?page=1&limit=10`, 'GET /blog/list/tag/:tag'),
+  similar: (data) => getOk(`/blog/list/similar/id/${pick(data.ids)}`, 'GET /blog/list/similar/id/:id'),
+};
+
 /** POST `payload` as JSON. */
 export function post(path, payload, name, token) {
   return http.post(`${BASE_URL}${path}`, JSON.stringify(payload), params(name, token));

@@ -16,9 +16,7 @@ import {
   SUMMARY_TREND_STATS,
   ensurePublishedBlogs,
   envInt,
-  expectSuccess,
-  get,
-  pick,
+  readBlog,
   requireApiKey,
 } from './lib.js';
 
@@ -59,13 +57,10 @@ export function setup() {
 export default function (data) {
   const roll = Math.random();
   if (roll < 0.5) {
-    const name = 'GET /blog/id/:id';
-    expectSuccess(get(`/blog/id/${pick(data.ids)}`, name), name);
+    readBlog.byId(data);
   } else if (roll < 0.75) {
-    const name = 'GET /blog/slug/:slug';
-    expectSuccess(get(`/blog/slug/${encodeURIComponent(pick(data.slugs))}`, name), name);
+    readBlog.bySlug(data);
   } else {
-    const name = 'GET /blog/list/latest';
-    expectSuccess(get('/blog/list/latest?page=1&limit=10', name), name);
+    readBlog.latest(1);
   }
 }
