@@ -31,6 +31,7 @@ use http::{HeaderValue, header};
 use pingora::{
     Error, ErrorSource, ErrorType, Result,
     http::{RequestHeader, ResponseHeader},
+    modules::http::HttpModules,
     protocols::l4::socket::SocketAddr as PingoraAddr,
     proxy::{FailToProxy, ProxyHttp, Session},
     upstreams::peer::HttpPeer,
@@ -150,6 +151,11 @@ enum Decision {
 #[async_trait]
 impl ProxyHttp for Gateway {
     type CTX = Ctx;
+
+    /// No downstream modules: Pingora's default adds its response-compression module (disabled,
+    /// level 0), which still ran a context allocation and three filters per request. The gateway
+    /// passes bodies through as Kong does.
+    fn init_downstream_modules(&self, _modules: &mut HttpModules) {}
 
     fn new_ctx(&self) -> Ctx {
         Ctx {
