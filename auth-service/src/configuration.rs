@@ -94,32 +94,17 @@ impl SeedSettings {
         let mut reader = Reader::new(source);
         let database = read_database(&mut reader);
         reader.finish()?;
-        Ok(Self {
-            database: database.expect("BUG: finish() fails when a required value is missing"),
-        })
+        Ok(Self { database })
     }
 }
 
-fn read_database(reader: &mut Reader<'_>) -> Option<DatabaseSettings> {
-    let url: Option<String> = reader.required("DATABASE_URL");
-    if let Some(url) = &url
-        && !(url.starts_with("sqlite:")
-            || url.starts_with("mongodb://")
-            || url.starts_with("mongodb+srv://"))
-    {
-        reader.problem(
-            "DATABASE_URL",
-            format!("{url:?} must start with sqlite: (e.g. sqlite://data/auth.db) or mongodb://"),
-        );
-    }
+fn read_database(reader: &mut Reader<'_>) -> DatabaseSettings {
+    let url = reader.database_url("sqlite://data/auth.db");
     let bcrypt_cost = reader.optional("BCRYPT_COST", DEFAULT_BCRYPT_COST);
     if !(4..=31).contains(&bcrypt_cost) {
         reader.problem("BCRYPT_COST", format!("{bcrypt_cost} is outside 4..=31"));
     }
-    Some(DatabaseSettings {
-        url: url?,
-        bcrypt_cost,
-    })
+    DatabaseSettings { url, bcrypt_cost }
 }
 
 impl Settings {
@@ -158,7 +143,7 @@ impl Settings {
                 port: port.expect(missing),
                 max_body_bytes,
             },
-            database: database.expect(missing),
+            database,
             redis: redis.expect(missing),
             nats: nats.expect(missing),
             keys: keys.expect(missing),
@@ -210,6 +195,20 @@ mod tests {
             "empty REDIS_PASSWORD means none"
         );
         assert_eq!(settings.redis.url(), "redis://127.0.0.1:6379/0");
+    }
+
+    #[test]
+    fn unset_database_url_is_the_embedded_sqlite_file() {
+        let mut source = complete();
+        source.0.remove("DATABASE_URL");
+        assert_eq!(
+            Settings::load(&source).unwrap().database.url,
+            "sqlite://data/auth.db"
+        );
+        assert_eq!(
+            SeedSettings::load(&source).unwrap().database.url,
+            "sqlite://data/auth.db"
+        );
     }
 
     #[test]

@@ -45,18 +45,7 @@ impl Settings {
         if max_body_bytes == 0 {
             r.problem("MAX_BODY_BYTES", "must be greater than 0");
         }
-        let database_url = r
-            .optional_string("DATABASE_URL")
-            .unwrap_or_else(|| "sqlite://data/blog.db".to_owned());
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("mongodb://")
-            || database_url.starts_with("mongodb+srv://"))
-        {
-            r.problem(
-                "DATABASE_URL",
-                format!("{database_url:?} must start with sqlite: (e.g. sqlite://data/blog.db) or mongodb://"),
-            );
-        }
+        let database_url = r.database_url("sqlite://data/blog.db");
         let redis = RedisSettings::read(&mut r);
         let nats = NatsSettings::read(&mut r);
         r.finish()?;

@@ -185,6 +185,24 @@ impl<'a> Reader<'a> {
         self.raw(name)
     }
 
+    /// `DATABASE_URL` (D14): `sqlite:...` or `mongodb://` / `mongodb+srv://`; unset or empty means
+    /// `default`, the service's own SQLite file (the embedded default backend).
+    pub fn database_url(&mut self, default: &str) -> String {
+        let url = self
+            .optional_string("DATABASE_URL")
+            .unwrap_or_else(|| default.to_owned());
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("mongodb://")
+            || url.starts_with("mongodb+srv://"))
+        {
+            self.problem(
+                "DATABASE_URL",
+                format!("{url:?} must start with sqlite: (e.g. {default}) or mongodb://"),
+            );
+        }
+        url
+    }
+
     /// Records a problem found by the caller's own checks.
     pub fn problem(&mut self, name: &str, problem: impl Into<String>) {
         self.errors.push(ConfigError {
@@ -369,6 +387,35 @@ mod tests {
         assert_eq!(reader.optional("BCRYPT_COST", 10u32), 10);
         assert_eq!(reader.optional_string("REDIS_PASSWORD"), None);
         assert!(reader.finish().is_ok());
+    }
+
+    #[test]
+    fn database_url_defaults_to_the_services_sqlite_file_and_refuses_other_schemes() {
+        let default = "sqlite://data/auth.db";
+        let unset = MapSource::new([("OTHER", "x")]);
+        let mut reader = Reader::new(&unset);
+        assert_eq!(reader.database_url(default), default);
+        assert!(reader.finish().is_ok());
+
+        for url in [
+            "mongodb://db:27017/auth-dev-db",
+            "mongodb+srv://c.example/auth",
+            "sqlite::memory:",
+        ] {
+            let source = MapSource::new([("DATABASE_URL", url)]);
+            let mut reader = Reader::new(&source);
+            assert_eq!(reader.database_url(default), url);
+            assert!(reader.finish().is_ok(), "{url}");
+        }
+
+        let postgres = MapSource::new([("DATABASE_URL", "postgres://x")]);
+        let mut reader = Reader::new(&postgres);
+        reader.database_url(default);
+        let text = reader.finish().unwrap_err().to_string();
+        assert!(
+            text.contains("DATABASE_URL: \"postgres://x\" must start with sqlite: (e.g. sqlite://data/auth.db) or mongodb://"),
+            "{text}"
+        );
     }
 
     #[test]
