@@ -3,9 +3,13 @@
 use std::{
     ffi::OsStr,
     fs::File,
+    future::Future,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    time::Duration,
 };
+
+use crate::wait::POLL_INTERVAL;
 
 /// A child process that is killed (and reaped) when the guard drops.
 #[derive(Debug)]
@@ -52,6 +56,48 @@ impl ChildGuard {
         self.child
             .as_mut()
             .and_then(|child| child.try_wait().ok().flatten())
+    }
+
+    /// Polls `ready` until it answers true, for at most `timeout`. Fails at once, with the logs,
+    /// when the child exits first, and also when it has exited by the time `ready` answers: that
+    /// answer came from another process on the port the child could not bind.
+    pub async fn wait_ready<F, Fut>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut ready: F,
+    ) -> anyhow::Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_exit_status() {
+                anyhow::bail!(
+                    "{} exited ({status}) before {what}\n{}",
+                    self.name,
+                    self.logs()
+                );
+            }
+            if ready().await {
+                if let Some(status) = self.try_exit_status() {
+                    anyhow::bail!(
+                        "{} exited ({status}) although {what} answered: its port is taken\n{}",
+                        self.name,
+                        self.logs()
+                    );
+                }
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                anyhow::bail!(
+                    "timed out after {timeout:?} waiting for {what}\n{}",
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
     }
 
     /// Sends `signal` (e.g. `"HUP"`, `"TERM"`) to the child.
@@ -119,4 +165,78 @@ where
         command.env(key, value);
     }
     ChildGuard::spawn(name, command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell(script: &str) -> ChildGuard {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        ChildGuard::spawn("sh", command).unwrap()
+    }
+
+    #[tokio::test]
+    async fn wait_ready_returns_once_a_live_child_is_ready() {
+        let mut child = shell("sleep 30");
+        let mut polls = 0;
+        child
+            .wait_ready("the third poll", Duration::from_secs(5), || {
+                polls += 1;
+                std::future::ready(polls >= 3)
+            })
+            .await
+            .unwrap();
+        assert_eq!(polls, 3);
+    }
+
+    #[tokio::test]
+    async fn wait_ready_fails_at_once_when_the_child_exits_first() {
+        let mut child = shell("echo cannot bind; exit 3");
+        let started = tokio::time::Instant::now();
+        let err = child
+            .wait_ready("never", Duration::from_secs(30), || {
+                std::future::ready(false)
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(started.elapsed() < Duration::from_secs(10), "{err}");
+        assert!(
+            err.contains("exited (exit status: 3) before never"),
+            "{err}"
+        );
+        assert!(
+            err.contains("cannot bind"),
+            "the logs are in the error: {err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_ready_answer_from_a_child_that_has_exited_is_an_error() {
+        let mut child = shell("sleep 0.2");
+        let stat = format!("/proc/{}/stat", child.pid());
+        let err = child
+            .wait_ready("/health", Duration::from_secs(10), || {
+                let stat = stat.clone();
+                // Answers "ready" only once the child is a zombie: exited, not yet reaped.
+                async move {
+                    loop {
+                        let state = std::fs::read_to_string(&stat).unwrap_or_default();
+                        if state.contains(") Z ") {
+                            return true;
+                        }
+                        tokio::time::sleep(POLL_INTERVAL).await;
+                    }
+                }
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("exited (exit status: 0) although /health answered: its port is taken"),
+            "{err}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use std::{
 };
 
 /// How often conditions are polled.
-const POLL_INTERVAL: Duration = Duration::from_millis(20);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Polls `condition` until it returns true; `Err` naming `what` when `timeout` passes first.
 pub fn wait_until(

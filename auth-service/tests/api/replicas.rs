@@ -31,17 +31,19 @@ fn start_replica(vars: &[(&'static str, String)]) -> Replica {
     }
 }
 
-async fn wait_healthy(client: &reqwest::Client, replica: &Replica) {
+async fn wait_healthy(client: &reqwest::Client, replica: &mut Replica) {
     let url = format!("{}/health", replica.address);
-    wait_until_async("a healthy replica", STARTUP_TIMEOUT, || async {
-        client
-            .get(&url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
-    .await
-    .unwrap_or_else(|err| panic!("{err}\n{}", replica.process.logs()));
+    replica
+        .process
+        .wait_ready(&format!("{url} to answer 200"), STARTUP_TIMEOUT, || async {
+            client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
 }
 
 /// `$SRV.STATS.auth` replies of every instance that answers within the deadline.
@@ -87,10 +89,10 @@ async fn two_replicas_share_one_sqlite_file_and_one_nats_queue_group() {
         seed.logs()
     );
     let mut first = start_replica(&vars);
-    let second = start_replica(&vars);
+    let mut second = start_replica(&vars);
     let client = reqwest::Client::new();
-    wait_healthy(&client, &first).await;
-    wait_healthy(&client, &second).await;
+    wait_healthy(&client, &mut first).await;
+    wait_healthy(&client, &mut second).await;
 
     // Act: 50 concurrent sign-ups across both replicas, 10 of them with one email
     let requests = (0..50).map(|i| {
