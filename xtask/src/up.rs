@@ -243,7 +243,7 @@ pub(crate) fn start_services(
             plan.data.join(format!("{service}.db")).display()
         ),
     };
-    let service_env = |command: &mut Command, service: &str, name: &str, port: u16| {
+    let service_env = |command: &mut Command, service: &str, port: u16| {
         command
             .env("GO_MODE", "release")
             .env("SERVER_HOST", "127.0.0.1")
@@ -262,21 +262,20 @@ pub(crate) fn start_services(
             .env("REFRESH_TOKEN_VALIDITY_SEC", "604800")
             .env("TOKEN_ISSUER", "api.goserve.afteracademy.com")
             .env("TOKEN_AUDIENCE", "goserve.afteracademy.com")
-            .env("RUST_LOG", "info")
-            .env("REPLICA_NAME", name);
+            .env("RUST_LOG", "info");
     };
 
     if !private_key.exists() || !public_key.exists() {
         let mut keygen = Command::new(release_bin("auth-service"));
         keygen.arg("keygen");
-        service_env(&mut keygen, "auth", "keygen", 0);
+        service_env(&mut keygen, "auth", 0);
         run(keygen)?;
         println!("generated RSA keys in {}", keys.display());
     }
     let api_key = api_key(&plan.data)?;
     let mut seed = Command::new(release_bin("auth-service"));
     seed.args(["seed", "--api-key", &api_key]);
-    service_env(&mut seed, "auth", "seed", 0);
+    service_env(&mut seed, "auth", 0);
     run(seed)?;
 
     let replicas = [
@@ -287,7 +286,7 @@ pub(crate) fn start_services(
     ];
     for (name, service, port) in replicas {
         let mut command = Command::new(release_bin(&format!("{service}-service")));
-        service_env(&mut command, service, name, port);
+        service_env(&mut command, service, port);
         children.spawn(name, command)?;
     }
     for (name, _, port) in replicas {
