@@ -1,7 +1,7 @@
 //! Test harness: upstream servers, a fake auth, and the gateway process with its config file.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     net::SocketAddr,
     path::PathBuf,
     process::Command,
@@ -14,28 +14,62 @@ use std::{
 
 use axum::{
     Json, Router,
-    extract::{Request, State},
+    body::Body,
+    extract::{ConnectInfo, Request, State},
     http::{HeaderMap, StatusCode},
     response::IntoResponse,
     routing::get,
 };
 use testkit::{ChildGuard, free_port, wait_for_tcp, wait_until_async};
 
-/// An upstream HTTP server that answers every request with JSON describing it, and counts.
+/// An upstream HTTP server that answers every request with JSON describing it, counts them and
+/// remembers the connections they came on. `GET .../big/<n>` answers `n` bytes of [`big_body_byte`]
+/// instead, streamed in chunks (no Content-Length).
 #[derive(Clone)]
 pub struct Upstream {
     pub addr: SocketAddr,
     hits: Arc<AtomicUsize>,
+    peers: Arc<Mutex<HashSet<SocketAddr>>>,
 }
 
 #[derive(Clone)]
 struct UpstreamState {
     name: &'static str,
     hits: Arc<AtomicUsize>,
+    peers: Arc<Mutex<HashSet<SocketAddr>>>,
 }
 
-async fn echo(State(state): State<UpstreamState>, request: Request) -> impl IntoResponse {
+/// Byte `i` of a `/big/<n>` body.
+pub fn big_body_byte(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+/// `n` bytes of [`big_body_byte`], in 64 KiB chunks of a stream (sent chunked).
+fn big_body(n: usize) -> Body {
+    const CHUNK: usize = 64 * 1024;
+    let chunks = (0..n.div_ceil(CHUNK)).map(move |index| {
+        let start = index * CHUNK;
+        let bytes: Vec<u8> = (start..n.min(start + CHUNK)).map(big_body_byte).collect();
+        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(bytes))
+    });
+    Body::from_stream(futures::stream::iter(chunks))
+}
+
+async fn echo(
+    State(state): State<UpstreamState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> axum::response::Response {
     state.hits.fetch_add(1, Ordering::Relaxed);
+    state.peers.lock().unwrap().insert(peer);
+    if let Some(n) = request
+        .uri()
+        .path()
+        .rsplit_once("/big/")
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+    {
+        return (StatusCode::OK, big_body(n)).into_response();
+    }
     let headers: HashMap<String, String> = request
         .headers()
         .iter()
@@ -60,8 +94,10 @@ async fn echo(State(state): State<UpstreamState>, request: Request) -> impl Into
         return (
             StatusCode::BAD_REQUEST,
             Json(serde_json::json!({"error": "body"})),
-        );
+        )
+            .into_response();
     };
+    let body_sum: u64 = body.iter().map(|&byte| u64::from(byte)).sum();
     (
         StatusCode::OK,
         Json(serde_json::json!({
@@ -70,8 +106,10 @@ async fn echo(State(state): State<UpstreamState>, request: Request) -> impl Into
             "path": path,
             "headers": headers,
             "body_bytes": body.len(),
+            "body_sum": body_sum,
         })),
     )
+        .into_response()
 }
 
 impl Upstream {
@@ -80,12 +118,21 @@ impl Upstream {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
+        let peers = Arc::new(Mutex::new(HashSet::new()));
         let app = Router::new().fallback(echo).with_state(UpstreamState {
             name,
             hits: hits.clone(),
+            peers: peers.clone(),
         });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { addr, hits }
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap()
+        });
+        Self { addr, hits, peers }
     }
 
     /// `127.0.0.1:<port>`.
@@ -96,6 +143,11 @@ impl Upstream {
     /// Requests served so far.
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Distinct client connections (the gateway's upstream connections) seen so far.
+    pub fn connections(&self) -> usize {
+        self.peers.lock().unwrap().len()
     }
 }
 

@@ -9,6 +9,7 @@ mod balancing;
 mod health;
 mod helpers;
 mod plugins;
+mod protocol;
 mod rate_limiting;
 mod reload;
 mod routing;
