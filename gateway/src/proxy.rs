@@ -58,20 +58,23 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// The proxy service's shared state.
 pub struct Gateway {
     state: Arc<ArcSwap<Runtime>>,
-    idle_timeout: Duration,
+    /// How long an idle upstream connection stays pooled; `None`: upstream keepalive is off
+    /// (Kong's `upstream_keepalive_pool_size: 0`), every upstream request says `Connection: close`.
+    keepalive: Option<Duration>,
     access_log: Arc<AccessLog>,
 }
 
 impl Gateway {
-    /// A proxy serving whatever snapshot `state` holds; `idle_timeout` bounds pooled connections.
+    /// A proxy serving whatever snapshot `state` holds, pooling upstream connections for
+    /// `keepalive` (`None`: no pooling).
     pub fn new(
         state: Arc<ArcSwap<Runtime>>,
-        idle_timeout: Duration,
+        keepalive: Option<Duration>,
         access_log: Arc<AccessLog>,
     ) -> Self {
         Self {
             state,
-            idle_timeout,
+            keepalive,
             access_log,
         }
     }
@@ -303,7 +306,7 @@ impl ProxyHttp for Gateway {
         peer.options.connection_timeout = Some(settings.connect_timeout);
         peer.options.read_timeout = Some(settings.read_timeout);
         peer.options.write_timeout = Some(settings.write_timeout);
-        peer.options.idle_timeout = Some(self.idle_timeout);
+        peer.options.idle_timeout = self.keepalive;
         Ok(Box::new(peer))
     }
 
@@ -340,7 +343,13 @@ impl ProxyHttp for Gateway {
             .as_deref()
             .and_then(|prefix| HeaderValue::from_str(prefix).ok());
         let request_id = ctx.request_id.header_value();
-        forwarding::edit_request(upstream_request, 9, |headers| {
+        let close = self.keepalive.is_none();
+        forwarding::edit_request(upstream_request, 10, |headers| {
+            // Pingora pools connections even with a pool size of 0; the upstream closing them
+            // is what keeps it from reusing one. An upgrade keeps its `Connection: Upgrade`.
+            if close && !headers.contains_key(header::UPGRADE) {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             let client_host = match host {
                 Some(host) => headers.insert(header::HOST, host),
                 None => headers.get(header::HOST).cloned(),

@@ -109,7 +109,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         &server.configuration,
         Gateway::new(
             state.clone(),
-            settings.upstream_idle_timeout,
+            (settings.upstream_keepalive_pool_size > 0).then_some(settings.upstream_idle_timeout),
             Arc::new(AccessLog::new(
                 settings.access_log.clone(),
                 !cfg!(debug_assertions),

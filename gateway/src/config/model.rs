@@ -98,7 +98,8 @@ pub struct GatewaySettings {
     pub admin_listen: SocketAddr,
     /// Worker threads of the proxy service, default: number of cores.
     pub threads: usize,
-    /// Idle upstream connections kept in the pool, default 512 (Kong's).
+    /// Idle upstream connections kept in the pool, default 512 (Kong's); 0 turns upstream
+    /// keepalive off, as in Kong.
     pub upstream_keepalive_pool_size: usize,
     /// How long an idle pooled upstream connection is kept (below the upstreams' keepalive).
     pub upstream_idle_timeout: Duration,

@@ -224,28 +224,35 @@ pub struct Gateway {
     pub port: u16,
     pub admin_port: u16,
     pub config_path: PathBuf,
+    /// Extra `_gateway` lines of this gateway's config, kept across `replace_config`.
+    settings: String,
     _dir: tempfile::TempDir,
     pub process: ChildGuard,
 }
 
-/// The `_gateway` block that puts the proxy on `port` and the admin API on `admin_port` (prepended
-/// to test configs).
-pub fn gateway_block(port: u16, admin_port: u16) -> String {
+/// The `_gateway` block that puts the proxy on `port` and the admin API on `admin_port`, plus
+/// `settings` (more `_gateway` lines, indented by two spaces); prepended to test configs.
+fn gateway_block(port: u16, admin_port: u16, settings: &str) -> String {
     format!(
-        "_gateway:\n  proxy_listen: \"127.0.0.1:{port}\"\n  admin_listen: \"127.0.0.1:{admin_port}\"\n  threads: 2\n"
+        "_gateway:\n  proxy_listen: \"127.0.0.1:{port}\"\n  admin_listen: \"127.0.0.1:{admin_port}\"\n  threads: 2\n{settings}"
     )
 }
 
 impl Gateway {
     /// Writes `config` (without `_gateway`; it is added) and starts the gateway on a free port.
     pub fn start(config: &str) -> Self {
+        Self::start_with_settings("", config)
+    }
+
+    /// [`Gateway::start`] with more `_gateway` lines, e.g. `"  upstream_idle_timeout: 5\n"`.
+    pub fn start_with_settings(settings: &str, config: &str) -> Self {
         let port = free_port();
         let admin_port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("gateway.yml");
         std::fs::write(
             &config_path,
-            format!("{}{config}", gateway_block(port, admin_port)),
+            format!("{}{config}", gateway_block(port, admin_port, settings)),
         )
         .unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_gateway"));
@@ -268,6 +275,7 @@ impl Gateway {
             port,
             admin_port,
             config_path,
+            settings: settings.to_owned(),
             _dir: dir,
             process,
         }
@@ -300,7 +308,10 @@ impl Gateway {
         let temp = self.config_path.with_extension("tmp");
         std::fs::write(
             &temp,
-            format!("{}{config}", gateway_block(self.port, self.admin_port)),
+            format!(
+                "{}{config}",
+                gateway_block(self.port, self.admin_port, &self.settings)
+            ),
         )
         .unwrap();
         std::fs::rename(&temp, &self.config_path).unwrap();

@@ -265,3 +265,20 @@ async fn upstream_connections_are_kept_alive_and_reused() {
         upstream.connections()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keepalive_pool_size_of_0_closes_every_upstream_connection_as_kong_does() {
+    let upstream = Upstream::start("svc").await;
+    let gateway = Gateway::start_with_settings(
+        "  upstream_keepalive_pool_size: 0\n",
+        &one_service(&upstream.target()),
+    );
+    let client = reqwest::Client::new();
+    for _ in 0..20 {
+        let response = client.get(gateway.url("/svc/x")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let json: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(json["headers"]["connection"], "close", "{json}");
+    }
+    assert_eq!(upstream.connections(), 20);
+}
