@@ -21,4 +21,4 @@ mod wait;
 pub use infra::{NatsServer, RedisServer};
 pub use ports::free_port;
 pub use process::{ChildGuard, bin_path, spawn_bin};
-pub use wait::{wait_for_tcp, wait_until, wait_until_async};
+pub use wait::{http_ok, wait_for_tcp, wait_until, wait_until_async};

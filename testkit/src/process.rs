@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use crate::wait::POLL_INTERVAL;
+use crate::wait::{http_ok, wait_until_async};
 
 /// A child process that is killed (and reaped) when the guard drops.
 #[derive(Debug)]
@@ -71,33 +71,33 @@ impl ChildGuard {
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
     {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.try_exit_status() {
-                anyhow::bail!(
-                    "{} exited ({status}) before {what}\n{}",
-                    self.name,
-                    self.logs()
-                );
-            }
-            if ready().await {
-                if let Some(status) = self.try_exit_status() {
-                    anyhow::bail!(
-                        "{} exited ({status}) although {what} answered: its port is taken\n{}",
-                        self.name,
-                        self.logs()
-                    );
-                }
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!(
-                    "timed out after {timeout:?} waiting for {what}\n{}",
-                    self.logs()
-                );
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
+        let waited = wait_until_async(what, timeout, || {
+            let exited = self.try_exit_status().is_some();
+            let answer = ready();
+            // An exited child ends the wait too; the check below tells the two apart.
+            async move { exited || answer.await }
+        })
+        .await;
+        if let Some(status) = self.try_exit_status() {
+            anyhow::bail!(
+                "{} exited ({status}) while waiting for {what} (if that answered, another process holds its port)\n{}",
+                self.name,
+                self.logs()
+            );
         }
+        waited.map_err(|err| anyhow::anyhow!("{err}\n{}", self.logs()))
+    }
+
+    /// [`ChildGuard::wait_ready`] for `GET <path>` on `127.0.0.1:<port>` answering 200.
+    pub async fn wait_http_ok(
+        &mut self,
+        port: u16,
+        path: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let what = format!("GET 127.0.0.1:{port}{path} to answer 200");
+        self.wait_ready(&what, timeout, || http_ok(port, path))
+            .await
     }
 
     /// Sends `signal` (e.g. `"HUP"`, `"TERM"`) to the child.
@@ -170,6 +170,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wait::POLL_INTERVAL;
 
     fn shell(script: &str) -> ChildGuard {
         let mut command = Command::new("sh");
@@ -204,7 +205,7 @@ mod tests {
             .to_string();
         assert!(started.elapsed() < Duration::from_secs(10), "{err}");
         assert!(
-            err.contains("exited (exit status: 3) before never"),
+            err.contains("exited (exit status: 3) while waiting for never"),
             "{err}"
         );
         assert!(
@@ -235,7 +236,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("exited (exit status: 0) although /health answered: its port is taken"),
+            err.contains(
+                "exited (exit status: 0) while waiting for /health (if that answered, another process holds its port)"
+            ),
             "{err}"
         );
     }

@@ -15,6 +15,7 @@ use crate::helpers::{STARTUP_TIMEOUT, env_vars, send, sqlite_url};
 
 struct Replica {
     process: ChildGuard,
+    port: u16,
     address: String,
 }
 
@@ -27,21 +28,15 @@ fn start_replica(vars: &[(&'static str, String)]) -> Replica {
         spawn_bin("auth-service", std::iter::empty::<&str>(), &vars).expect("spawn auth-service");
     Replica {
         process,
+        port,
         address: format!("http://127.0.0.1:{port}"),
     }
 }
 
-async fn wait_healthy(client: &reqwest::Client, replica: &mut Replica) {
-    let url = format!("{}/health", replica.address);
+async fn wait_healthy(replica: &mut Replica) {
     replica
         .process
-        .wait_ready(&format!("{url} to answer 200"), STARTUP_TIMEOUT, || async {
-            client
-                .get(&url)
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-        })
+        .wait_http_ok(replica.port, "/health", STARTUP_TIMEOUT)
         .await
         .unwrap_or_else(|err| panic!("{err}"));
 }
@@ -91,8 +86,8 @@ async fn two_replicas_share_one_sqlite_file_and_one_nats_queue_group() {
     let mut first = start_replica(&vars);
     let mut second = start_replica(&vars);
     let client = reqwest::Client::new();
-    wait_healthy(&client, &mut first).await;
-    wait_healthy(&client, &mut second).await;
+    wait_healthy(&mut first).await;
+    wait_healthy(&mut second).await;
 
     // Act: 50 concurrent sign-ups across both replicas, 10 of them with one email
     let requests = (0..50).map(|i| {

@@ -41,20 +41,9 @@ fn run_to_completion(mut child: ChildGuard, what: &str) {
     assert!(status.success(), "{what} failed: {}", child.logs());
 }
 
-async fn wait_healthy(client: &reqwest::Client, address: &str, child: &mut ChildGuard) {
-    let url = format!("{address}/health");
+async fn wait_healthy(child: &mut ChildGuard, port: u16) {
     child
-        .wait_ready(
-            &format!("{url} to answer 200"),
-            Duration::from_secs(30),
-            || async {
-                client
-                    .get(&url)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == 200)
-            },
-        )
+        .wait_http_ok(port, "/health", Duration::from_secs(30))
         .await
         .unwrap_or_else(|err| panic!("{err}"));
 }
@@ -125,8 +114,8 @@ async fn real_auth_and_blog_processes_walk_the_whole_lifecycle() {
         .unwrap();
     let auth_url = format!("http://127.0.0.1:{auth_port}");
     let blog_url = format!("http://127.0.0.1:{blog_port}");
-    wait_healthy(&client, &auth_url, &mut auth).await;
-    wait_healthy(&client, &blog_url, &mut blog).await;
+    wait_healthy(&mut auth, auth_port).await;
+    wait_healthy(&mut blog, blog_port).await;
     let call = |method: Method, path: String, token: Option<String>, body: Option<Value>| {
         let client = client.clone();
         let blog_url = blog_url.clone();

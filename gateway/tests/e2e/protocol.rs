@@ -21,6 +21,13 @@ fn one_service(target: &str) -> String {
     )
 }
 
+/// A raw connection to the gateway's proxy port.
+async fn connect(gateway: &Gateway) -> TcpStream {
+    TcpStream::connect(("127.0.0.1", gateway.port))
+        .await
+        .unwrap()
+}
+
 /// Reads up to and including the blank line that ends a header block; `None` on EOF first.
 async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> Option<String> {
     let mut head = Vec::new();
@@ -95,9 +102,7 @@ async fn a_websocket_upgrade_is_tunnelled_both_ways() {
     let upstream = start_upgrade_upstream().await;
     let gateway = Gateway::start(&one_service(&upstream));
 
-    let mut client = TcpStream::connect(("127.0.0.1", gateway.port))
-        .await
-        .unwrap();
+    let mut client = connect(&gateway).await;
     client
         .write_all(
             b"GET /svc/chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -123,9 +128,7 @@ async fn head_is_answered_with_the_headers_and_no_body() {
     let upstream = Upstream::start("svc").await;
     let gateway = Gateway::start(&one_service(&upstream.target()));
 
-    let mut client = TcpStream::connect(("127.0.0.1", gateway.port))
-        .await
-        .unwrap();
+    let mut client = connect(&gateway).await;
     client
         .write_all(b"HEAD /svc/x HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
@@ -147,9 +150,7 @@ async fn expect_100_continue_is_answered_before_the_body_is_sent() {
     let upstream = Upstream::start("svc").await;
     let gateway = Gateway::start(&one_service(&upstream.target()));
 
-    let mut client = TcpStream::connect(("127.0.0.1", gateway.port))
-        .await
-        .unwrap();
+    let mut client = connect(&gateway).await;
     client
         .write_all(
             b"POST /svc/upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\
@@ -211,9 +212,7 @@ async fn large_bodies_stream_through_intact_both_ways() {
     );
 
     // Chunked, over a raw connection (reqwest sends a Content-Length for a known body).
-    let mut raw = TcpStream::connect(("127.0.0.1", gateway.port))
-        .await
-        .unwrap();
+    let mut raw = connect(&gateway).await;
     raw.write_all(
         b"POST /svc/upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
     )
