@@ -345,8 +345,8 @@ impl ProxyHttp for Gateway {
         let request_id = ctx.request_id.header_value();
         let close = self.keepalive.is_none();
         forwarding::edit_request(upstream_request, 10, |headers| {
-            // Pingora pools connections even with a pool size of 0; the upstream closing them
-            // is what keeps it from reusing one. An upgrade keeps its `Connection: Upgrade`.
+            // Pingora pools connections even with a pool size of 0, but never one whose request
+            // said `close` (whatever the upstream answers). An upgrade keeps `Connection: Upgrade`.
             if close && !headers.contains_key(header::UPGRADE) {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
