@@ -22,7 +22,8 @@ use pingora::{
 /// The gateway's `Server` value (on its own answers).
 pub const SERVER_VALUE: &str = concat!("gateway/", env!("CARGO_PKG_VERSION"));
 /// The gateway's `Via` entry.
-const VIA: &str = concat!("1.1 gateway/", env!("CARGO_PKG_VERSION"));
+pub const VIA: HeaderValue =
+    HeaderValue::from_static(concat!("1.1 gateway/", env!("CARGO_PKG_VERSION")));
 
 /// `X-Forwarded-For`.
 pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -47,11 +48,11 @@ pub const X_KONG_RESPONSE_LATENCY: HeaderName = HeaderName::from_static("x-kong-
 
 /// Runs `edit` on `request`'s headers with room for `extra` more, then rebuilds the request
 /// header without Pingora's case map (see the module doc). The request line stays byte for byte.
-pub fn edit_request<T>(
+pub fn edit_request(
     request: &mut RequestHeader,
     extra: usize,
-    edit: impl FnOnce(&mut HeaderMap) -> Result<T>,
-) -> Result<T> {
+    edit: impl FnOnce(&mut HeaderMap),
+) -> Result<()> {
     // A target the URI cannot reproduce (absolute-form, bytes the URI had to escape) is kept
     // aside and restored; the common origin-form target costs nothing here.
     let uri_target = request.uri.path_and_query().map(|target| target.as_str());
@@ -60,21 +61,21 @@ pub fn edit_request<T>(
     let placeholder = RequestHeader::from(request::Request::new(()).into_parts().0);
     let mut parts = request::Parts::from(std::mem::replace(request, placeholder));
     parts.headers.reserve(extra);
-    let outcome = edit(&mut parts.headers);
+    edit(&mut parts.headers);
     *request = RequestHeader::from(parts);
     if let Some(raw_target) = raw_target {
         request.set_raw_path(&raw_target)?;
     }
-    outcome
+    Ok(())
 }
 
 /// Runs `edit` on `response`'s headers with room for `extra` more, then rebuilds the response
 /// header without Pingora's case map (see the module doc). A non-standard reason phrase stays.
-pub fn edit_response<T>(
+pub fn edit_response(
     response: &mut ResponseHeader,
     extra: usize,
-    edit: impl FnOnce(&mut HeaderMap) -> Result<T>,
-) -> Result<T> {
+    edit: impl FnOnce(&mut HeaderMap),
+) -> Result<()> {
     let custom_reason = response
         .get_reason_phrase()
         .filter(|reason| Some(*reason) != response.status.canonical_reason())
@@ -82,12 +83,12 @@ pub fn edit_response<T>(
     let placeholder = ResponseHeader::from(response::Response::new(()).into_parts().0);
     let mut parts = response::Parts::from(std::mem::replace(response, placeholder));
     parts.headers.reserve(extra);
-    let outcome = edit(&mut parts.headers);
+    edit(&mut parts.headers);
     *response = ResponseHeader::from(parts);
     if custom_reason.is_some() {
         response.set_reason_phrase(custom_reason.as_deref())?;
     }
-    outcome
+    Ok(())
 }
 
 /// `ip` as a header value. IPv4 is written by hand: `Display` for `Ipv4Addr` costs more than
@@ -116,28 +117,16 @@ pub fn ip_value(ip: IpAddr) -> HeaderValue {
         .expect("BUG: an IP address is a valid header value")
 }
 
-/// `X-Forwarded-For` with `ip` appended to what the client sent.
-pub fn forwarded_for(existing: Option<&HeaderValue>, ip: &HeaderValue) -> HeaderValue {
-    match existing {
-        Some(existing) => join(existing, ip.as_bytes()),
-        None => ip.clone(),
-    }
-}
-
-/// `Via` with the gateway appended to what the upstream sent.
-pub fn via(existing: Option<&HeaderValue>) -> HeaderValue {
+/// A list header (`X-Forwarded-For`, `Via`) with `item` appended: `existing, item`, or `item`
+/// alone.
+pub fn append_to_list(existing: Option<&HeaderValue>, item: &HeaderValue) -> HeaderValue {
     let Some(existing) = existing else {
-        return HeaderValue::from_static(VIA);
+        return item.clone();
     };
-    join(existing, VIA.as_bytes())
-}
-
-/// `first, second`.
-fn join(first: &HeaderValue, second: &[u8]) -> HeaderValue {
-    let mut value = Vec::with_capacity(first.len() + 2 + second.len());
-    value.extend_from_slice(first.as_bytes());
+    let mut value = Vec::with_capacity(existing.len() + 2 + item.len());
+    value.extend_from_slice(existing.as_bytes());
     value.extend_from_slice(b", ");
-    value.extend_from_slice(second);
+    value.extend_from_slice(item.as_bytes());
     HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
         .expect("BUG: two header values joined by a comma are a header value")
 }
@@ -165,7 +154,6 @@ mod tests {
         request.append_header("x-custom", "two").unwrap();
         edit_request(&mut request, 2, |headers| {
             headers.insert(X_REAL_IP, HeaderValue::from_static("10.0.0.1"));
-            Ok(())
         })
         .unwrap();
         assert_eq!(request.method, http::Method::POST);
@@ -184,7 +172,7 @@ mod tests {
     fn a_target_the_uri_cannot_reproduce_survives() {
         let mut request = RequestHeader::build("GET", b"http://example.com/x?y", None).unwrap();
         let before = request.raw_path().to_vec();
-        edit_request(&mut request, 0, |_| Ok(())).unwrap();
+        edit_request(&mut request, 0, |_| ()).unwrap();
         assert_eq!(request.raw_path(), before.as_slice());
     }
 
@@ -195,7 +183,6 @@ mod tests {
         response.insert_header("Content-Length", "2").unwrap();
         edit_response(&mut response, 1, |headers| {
             headers.insert(http::header::VIA, HeaderValue::from_static("1.1 gateway"));
-            Ok(())
         })
         .unwrap();
         assert_eq!(response.status.as_u16(), 299);
@@ -204,16 +191,16 @@ mod tests {
         assert_eq!(response.headers["via"], "1.1 gateway");
 
         let mut ok = ResponseHeader::build(200, None).unwrap();
-        edit_response(&mut ok, 0, |_| Ok(())).unwrap();
+        edit_response(&mut ok, 0, |_| ()).unwrap();
         assert_eq!(ok.get_reason_phrase(), Some("OK"));
     }
 
     #[test]
     fn forwarded_for_appends_the_client() {
         let ip = ip_value("10.0.0.2".parse().unwrap());
-        assert_eq!(forwarded_for(None, &ip), "10.0.0.2");
+        assert_eq!(append_to_list(None, &ip), "10.0.0.2");
         let existing = HeaderValue::from_static("1.2.3.4");
-        assert_eq!(forwarded_for(Some(&existing), &ip), "1.2.3.4, 10.0.0.2");
+        assert_eq!(append_to_list(Some(&existing), &ip), "1.2.3.4, 10.0.0.2");
         for ip in [
             "0.0.0.0",
             "10.0.0.2",
@@ -228,9 +215,13 @@ mod tests {
 
     #[test]
     fn via_appends_the_gateway() {
-        assert_eq!(via(None), VIA);
+        let gateway = concat!("1.1 gateway/", env!("CARGO_PKG_VERSION"));
+        assert_eq!(append_to_list(None, &VIA), gateway);
         let existing = HeaderValue::from_static("1.1 cdn");
-        assert_eq!(via(Some(&existing)), format!("1.1 cdn, {VIA}").as_str());
+        assert_eq!(
+            append_to_list(Some(&existing), &VIA),
+            format!("1.1 cdn, {gateway}").as_str()
+        );
     }
 
     #[test]

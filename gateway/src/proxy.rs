@@ -356,7 +356,7 @@ impl ProxyHttp for Gateway {
             };
             if let Some(ip) = client_ip {
                 let forwarded_for =
-                    forwarding::forwarded_for(headers.get(forwarding::X_FORWARDED_FOR), &ip);
+                    forwarding::append_to_list(headers.get(forwarding::X_FORWARDED_FOR), &ip);
                 headers.insert(forwarding::X_FORWARDED_FOR, forwarded_for);
                 headers.insert(forwarding::X_REAL_IP, ip);
             }
@@ -379,7 +379,6 @@ impl ProxyHttp for Gateway {
             headers.insert(REQUEST_ID_HEADER, request_id);
             // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
             ctx.effects.apply_to_upstream(headers);
-            Ok(())
         })?;
         if let Some(uri) = &ctx.upstream_uri {
             upstream_request.set_raw_path(uri.as_bytes())?;
@@ -403,7 +402,7 @@ impl ProxyHttp for Gateway {
         let proxy_latency = millis(upstream_started.saturating_duration_since(ctx.started));
         let request_id = ctx.request_id.header_value();
         forwarding::edit_response(upstream_response, 4, |headers| {
-            let via = forwarding::via(headers.get(header::VIA));
+            let via = forwarding::append_to_list(headers.get(header::VIA), &forwarding::VIA);
             headers.insert(header::VIA, via);
             headers.insert(
                 forwarding::X_KONG_UPSTREAM_LATENCY,
@@ -416,7 +415,6 @@ impl ProxyHttp for Gateway {
             headers.insert(REQUEST_ID_HEADER, request_id);
             // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
             ctx.effects.apply_to_response(headers);
-            Ok(())
         })
     }
 
@@ -709,7 +707,6 @@ async fn write_local_response(
         for (name, value) in &response.headers {
             headers.insert(name.clone(), value.clone());
         }
-        Ok(())
     })?;
     let head = session.req_header().method == http::Method::HEAD;
     session
