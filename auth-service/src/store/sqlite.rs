@@ -1,8 +1,9 @@
 //! The SQLite backend: one file shared safely by several replicas on one machine (D14).
 //!
 //! Opening it (WAL, busy timeout, replicas racing on a new file) is `shared::sqlite`'s. Every
-//! write is a single autocommit statement, so no transaction ever has to upgrade a read lock (which SQLite would refuse with `SQLITE_BUSY` at once).
-//! The `UNIQUE` constraint on `users.email` decides concurrent sign-ups (D13).
+//! write is a single autocommit statement, so no transaction ever has to upgrade a read lock
+//! (which SQLite would refuse with `SQLITE_BUSY` at once). The `UNIQUE` constraint on
+//! `users.email` decides concurrent sign-ups (D13).
 
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool, migrate::Migrator, sqlite::SqliteRow};

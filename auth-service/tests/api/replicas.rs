@@ -16,7 +16,13 @@ use crate::helpers::{STARTUP_TIMEOUT, env_vars, send, sqlite_url};
 struct Replica {
     process: ChildGuard,
     port: u16,
-    address: String,
+}
+
+impl Replica {
+    /// `http://127.0.0.1:<port>`.
+    fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 fn start_replica(vars: &[(&'static str, String)]) -> Replica {
@@ -26,11 +32,7 @@ fn start_replica(vars: &[(&'static str, String)]) -> Replica {
     vars.push(("SERVER_PORT", port.to_string()));
     let process =
         spawn_bin("auth-service", std::iter::empty::<&str>(), &vars).expect("spawn auth-service");
-    Replica {
-        process,
-        port,
-        address: format!("http://127.0.0.1:{port}"),
-    }
+    Replica { process, port }
 }
 
 async fn wait_healthy(replica: &mut Replica) {
@@ -97,9 +99,9 @@ async fn two_replicas_share_one_sqlite_file_and_one_nats_queue_group() {
             format!("user{i}@example.com")
         };
         let address = if i % 2 == 0 {
-            &first.address
+            first.address()
         } else {
-            &second.address
+            second.address()
         };
         let body = json!({"email": email, "password": "secret1", "name": format!("User {i}")});
         send(client.post(format!("{address}/signup/basic")).json(&body))

@@ -1,7 +1,8 @@
 //! The SQLite backend: one file shared safely by several replicas on one machine (D14).
 //!
 //! Opening it (WAL, busy timeout, replicas racing on a new file) is `shared::sqlite`'s. Every
-//! write is one autocommit statement whose `WHERE` carries the endpoint's conditions. Similar blogs use an FTS5 index kept in sync by triggers (migrations).
+//! write is one autocommit statement whose `WHERE` carries the endpoint's conditions. Similar
+//! blogs use an FTS5 index kept in sync by triggers (migrations).
 
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, migrate::Migrator, sqlite::SqliteRow};
