@@ -203,6 +203,16 @@ fn a_host_header_that_is_no_header_value_is_refused() {
 }
 
 #[test]
+fn a_target_host_that_is_no_host_name_or_ip_is_refused() {
+    let text = "_format_version: \"3.0\"\nupstreams:\n  - name: pool\n    targets:\n      - target: \"bad host:80\"\n      - target: \"[::1]:8080\"\n";
+    assert_error(
+        text,
+        "upstreams[0].targets[0].target @5: invalid target \"bad host:80\": \"bad host\" is not a host name or IP",
+    );
+    assert_eq!(errors(text).len(), 1, "an IPv6 target is accepted");
+}
+
+#[test]
 fn missing_or_unknown_format_version_is_refused() {
     assert_error(
         "services: []\n",

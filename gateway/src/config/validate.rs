@@ -463,6 +463,14 @@ impl Validator {
             );
             return None;
         };
+        // As for a service's host: the runtime sends it as the `Host` header.
+        if !is_hostname(&host) && host.parse::<IpAddr>().is_err() {
+            self.error(
+                format!("{path}.target"),
+                format!("invalid target {text:?}: {host:?} is not a host name or IP"),
+            );
+            return None;
+        }
         let weight = match raw.weight {
             None => DEFAULT_WEIGHT,
             Some(weight) if (0..=MAX_WEIGHT).contains(&weight) => {
