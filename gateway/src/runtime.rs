@@ -23,7 +23,10 @@ use crate::{
     balancer::{Algorithm, BalancedTarget, Balancer, TargetState},
     config::{
         Config,
-        model::{HashOn, Healthchecks, PluginConfig, PluginScope, Route, Service, ServiceTarget},
+        model::{
+            HashOn, Healthchecks, PluginConfig, PluginScope, Route, Service, ServiceTarget,
+            url_host,
+        },
         validate::route_spec,
     },
     health,
@@ -389,10 +392,12 @@ fn route_enabled(route: &Route, config: &Config) -> bool {
         .is_none_or(|service| config.services[service].enabled)
 }
 
-/// `host` or `host:port` when the port is not 80 (Kong's rule for plain HTTP).
+/// `host` or `host:port` when the port is not 80 (Kong's rule for plain HTTP); an IPv6 literal
+/// in brackets.
 fn host_header(host: &str, port: u16) -> HeaderValue {
+    let host = url_host(host);
     if port == 80 {
-        header_value(host)
+        header_value(&host)
     } else {
         header_value(&format!("{host}:{port}"))
     }
@@ -538,5 +543,26 @@ mod tests {
             "the .invalid name does not resolve"
         );
         assert!(!has_host_names(&config_with(&["127.0.0.1:1"])));
+    }
+
+    #[test]
+    fn an_ipv6_target_or_service_host_is_sent_in_brackets() {
+        let runtime = Runtime::build(config_with(&["[::1]:9001", "127.0.0.1:80"]), None);
+        let upstream = &runtime.upstreams[0];
+        assert_eq!(upstream.host_headers[0], "[::1]:9001");
+        assert_eq!(upstream.authorities[0], "[::1]:9001");
+        assert_eq!(upstream.host_headers[1], "127.0.0.1", "port 80 is left out");
+
+        let text = "_format_version: \"3.0\"\nservices:\n  - name: a\n    url: http://[::1]:9009\n  - name: b\n    url: http://[::1]\n";
+        let runtime = Runtime::build(config::parse(text, "test").unwrap(), None);
+        let hosts: Vec<&HeaderValue> = runtime
+            .services
+            .iter()
+            .map(|service| match &service.destination {
+                Destination::Single { host_header, .. } => host_header,
+                Destination::Upstream(_) => panic!("a single host"),
+            })
+            .collect();
+        assert_eq!(hosts, ["[::1]:9009", "[::1]"]);
     }
 }

@@ -311,9 +311,19 @@ pub struct Target {
 }
 
 impl Target {
-    /// `host:port`.
+    /// `host:port`, an IPv6 literal in brackets (`[::1]:8080`).
     pub fn authority(&self) -> String {
-        format!("{}:{}", self.host, self.port)
+        format!("{}:{}", url_host(&self.host), self.port)
+    }
+}
+
+/// A host as it is written in a URL's authority and a `Host` header: an IPv6 literal (the only
+/// host with a colon) in brackets, anything else as it is.
+pub fn url_host(host: &str) -> std::borrow::Cow<'_, str> {
+    if host.contains(':') {
+        format!("[{host}]").into()
+    } else {
+        host.into()
     }
 }
 
