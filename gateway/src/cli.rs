@@ -6,7 +6,14 @@ use clap::{Args, Parser, Subcommand};
 
 /// A Kong-compatible API gateway on Pingora.
 #[derive(Debug, Parser)]
-#[command(name = "gateway", version, about)]
+// `gateway -c FILE run` would otherwise parse `-c` into the top-level options and then run with
+// `run`'s own default file; now it is refused (options go after `run`, or without it).
+#[command(
+    name = "gateway",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to do (default: run).
     #[command(subcommand)]
@@ -54,4 +61,46 @@ pub struct RunArgs {
     /// Override `_gateway.threads`.
     #[arg(long, env = "GATEWAY_THREADS")]
     pub threads: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn config_of(args: &[&str]) -> Result<PathBuf, clap::Error> {
+        let cli = Cli::try_parse_from(args)?;
+        Ok(match cli.command {
+            Some(Command::Run(run)) => run.config,
+            Some(Command::Check { file }) => file,
+            None => cli.run.config,
+        })
+    }
+
+    #[test]
+    fn the_config_file_is_taken_with_or_without_run() {
+        assert_eq!(
+            config_of(&["gateway", "-c", "a.yml"]).unwrap(),
+            PathBuf::from("a.yml")
+        );
+        assert_eq!(
+            config_of(&["gateway", "run", "-c", "b.yml"]).unwrap(),
+            PathBuf::from("b.yml")
+        );
+        assert_eq!(
+            config_of(&["gateway", "check", "c.yml"]).unwrap(),
+            PathBuf::from("c.yml")
+        );
+    }
+
+    #[test]
+    fn options_before_a_subcommand_are_refused_rather_than_ignored() {
+        let error = config_of(&["gateway", "-c", "a.yml", "run"]).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::ArgumentConflict,
+            "{error}"
+        );
+    }
 }
