@@ -3,7 +3,8 @@
 //! In front of the same two upstream servers (one nginx process), drives `oha` against the
 //! upstreams directly, nginx and HAProxy configured as equivalent proxies (prefix strip, round
 //! robin, upstream keepalive), two Pingora baselines (gateway/examples/bare_proxy.rs: what Pingora's
-//! `ProxyHttp` engine costs; core_proxy.rs: Pingora's HTTP/1 codec without that engine), and the
+//! `ProxyHttp` engine costs; core_proxy.rs: Pingora's HTTP/1 codec without that engine), a probe
+//! (core_gateway.rs: the gateway's per-request work on that codec, without `ProxyHttp`), and the
 //! gateway: plain proxy and with the apikey plugin. Then end-to-end blog reads
 //! (`/blog/list/latest`) through nginx, HAProxy and the gateway in front of the real stack (2 auth +
 //! 2 blog replicas, NATS, Redis, started as `cargo xtask up` does). Every target runs once per
@@ -11,7 +12,8 @@
 //! Last, reload under load: 100 rewrites of the gateway's config during one run.
 //!
 //! Writes `loadtest/results/<date>.md` and `<date>.png` (`<date>-<n>-workers.*` at other worker
-//! counts; `--quick`: under `loadtest/results/tmp/`).
+//! counts, `-run2`, `-run3`, ... for later runs of the day; `--quick`: under
+//! `loadtest/results/tmp/`, overwritten).
 //! Everything runs under `data/bench/` (configs, logs, oha reports); every child is stopped at the
 //! end, on error and on Ctrl-C.
 
@@ -197,6 +199,8 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<()> {
             "bare_proxy",
             "--example",
             "core_proxy",
+            "--example",
+            "core_gateway",
         ])?;
     }
     for binary in [
@@ -205,6 +209,7 @@ pub fn bench(options: &BenchOptions) -> anyhow::Result<()> {
         "blog-service",
         "examples/bare_proxy",
         "examples/core_proxy",
+        "examples/core_gateway",
     ] {
         let path = release_bin(binary);
         anyhow::ensure!(
@@ -316,6 +321,9 @@ fn run(
     let bare_pid = children.spawn("bare-pingora", baseline("bare_proxy", bare_port))?;
     let core_port = port();
     let core_pid = children.spawn("pingora-core", baseline("core_proxy", core_port))?;
+    let core_gateway_port = port();
+    let core_gateway_pid =
+        children.spawn("core-gateway", baseline("core_gateway", core_gateway_port))?;
 
     let svc = |extra: bool| GatewayService {
         name: "svc",
@@ -404,6 +412,15 @@ fn run(
             "/svc/ping",
             None,
             Some(core_pid),
+        ),
+        target(
+            "gateway's work on Pingora core",
+            "svc",
+            Role::Measured,
+            core_gateway_port,
+            "/svc/ping",
+            None,
+            Some(core_gateway_pid),
         ),
         target(
             "gateway",
@@ -597,7 +614,10 @@ fn run(
     };
     fs::create_dir_all(&results)?;
     let date = today()?;
-    let stem = results_stem(&date, options);
+    let mut stem = results_stem(&date, options);
+    if !options.quick {
+        stem = unused_stem(&results, &stem);
+    }
     let markdown = results.join(format!("{stem}.md"));
     let png = results.join(format!("{stem}.png"));
     let chart = chart::draw(
@@ -874,7 +894,6 @@ fn reload_sentence(reload: &ReloadOutcome, connections: usize) -> String {
     )
 }
 
-/// Today's date, `YYYY-MM-DD` (UTC).
 /// `<date>`, plus `-<n>-workers` unless one worker (so runs at other worker counts keep the
 /// day's standard result), plus `-quick`.
 fn results_stem(date: &str, options: &BenchOptions) -> String {
@@ -888,6 +907,19 @@ fn results_stem(date: &str, options: &BenchOptions) -> String {
     stem
 }
 
+/// `stem`, or `stem-run2`, `stem-run3`, ... when an earlier run of the day already wrote
+/// `stem.md` in `dir`: a result that is kept in the repository is never overwritten.
+fn unused_stem(dir: &Path, stem: &str) -> String {
+    (1..)
+        .map(|run| match run {
+            1 => stem.to_owned(),
+            run => format!("{stem}-run{run}"),
+        })
+        .find(|candidate| !dir.join(format!("{candidate}.md")).exists())
+        .expect("BUG: an unbounded range always finds a free name")
+}
+
+/// Today's date, `YYYY-MM-DD` (UTC).
 fn today() -> anyhow::Result<String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Ok(time::OffsetDateTime::now_utc().date().format(&format)?)
@@ -1044,6 +1076,11 @@ fn results_document(
          - Pingora core, no ProxyHttp: `gateway/examples/core_proxy.rs`, the same on pingora-core's \
          `HttpServerApp` (Pingora's listener, HTTP/1 codec and connector, a plain idle-connection \
          list instead of Pingora's pool); no timeouts, retries or headers, so not a gateway.\n\
+         - gateway's work on Pingora core: `gateway/examples/core_gateway.rs`, core_proxy's loop \
+         doing the gateway's per-request work for this route (snapshot, route match, balancer, \
+         timeouts, the upstream and response headers, request id, metrics) with the gateway's own \
+         code; no retries, error pages, plugins or upgrades: a probe of what leaving `ProxyHttp` \
+         would give, not a gateway.\n\
          - gateway: Kong-format config, service `url: http://svc_pool`, route `paths: [/svc]` \
          (`strip_path`), upstream with the two targets (round-robin); `gateway + apikey` adds the \
          global `apikey-auth-plugin` verifying against the upstream nginx (verdicts cached 30 s), \
@@ -1103,6 +1140,16 @@ mod tests {
             results_stem("2026-11-24", &two),
             "2026-11-24-2-workers-quick"
         );
+    }
+
+    #[test]
+    fn a_second_run_of_the_day_gets_its_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(unused_stem(dir.path(), "2026-11-25"), "2026-11-25");
+        fs::write(dir.path().join("2026-11-25.md"), "first").unwrap();
+        assert_eq!(unused_stem(dir.path(), "2026-11-25"), "2026-11-25-run2");
+        fs::write(dir.path().join("2026-11-25-run2.md"), "second").unwrap();
+        assert_eq!(unused_stem(dir.path(), "2026-11-25"), "2026-11-25-run3");
     }
 
     #[test]
