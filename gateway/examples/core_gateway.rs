@@ -14,31 +14,24 @@
 //!
 //! `cargo run --release --example core_gateway -- <listen> <upstream1> <upstream2> [threads]`
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use baseline::Baseline;
-use futures::FutureExt;
 use gateway::{
     balancer::ActiveGuard,
     config, forwarding,
     metrics::{Observation, Source, metrics},
-    responses::{REQUEST_ID_HEADER, RequestId},
+    responses::RequestId,
     router::{escape_path, normalize_path, upstream_path},
     runtime::{Destination, Runtime},
 };
 use http::{HeaderValue, header};
+use idle::IdleConnections;
 use pingora::{
     apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream},
-    connectors::TransportConnector,
     protocols::{
-        Stream,
         http::{ServerSession, v1::client::HttpSession},
         l4::socket::SocketAddr as PingoraAddr,
     },
@@ -46,52 +39,18 @@ use pingora::{
     services::listening::Service,
     upstreams::peer::HttpPeer,
 };
-use tokio::io::AsyncReadExt;
 
 #[path = "support/baseline.rs"]
 mod baseline;
+#[path = "support/idle.rs"]
+mod idle;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Idle connections kept per target.
-const POOL_SIZE: usize = 64;
-
 struct CoreGateway {
     state: ArcSwap<Runtime>,
-    connector: TransportConnector,
-    idle: Mutex<HashMap<SocketAddr, Vec<Stream>>>,
-}
-
-impl CoreGateway {
-    async fn connection(&self, peer: &HttpPeer, addr: SocketAddr) -> Option<Stream> {
-        loop {
-            let idle = self.idle.lock().ok()?.get_mut(&addr).and_then(Vec::pop);
-            let Some(mut stream) = idle else {
-                return self.connector.new_stream(peer).await.ok();
-            };
-            if still_open(&mut stream) {
-                return Some(stream);
-            }
-        }
-    }
-
-    fn release(&self, addr: SocketAddr, stream: Stream) {
-        if let Ok(mut idle) = self.idle.lock() {
-            let idle = idle.entry(addr).or_default();
-            if idle.len() < POOL_SIZE {
-                idle.push(stream);
-            }
-        }
-    }
-}
-
-/// An idle connection with nothing to read is open; EOF or stray bytes mean it is not.
-fn still_open(stream: &mut Stream) -> bool {
-    let mut byte = [0u8; 1];
-    tokio::task::unconstrained(stream.read(&mut byte))
-        .now_or_never()
-        .is_none()
+    connections: IdleConnections,
 }
 
 fn inet(addr: Option<&PingoraAddr>) -> Option<SocketAddr> {
@@ -144,35 +103,17 @@ impl HttpServerApp for CoreGateway {
             .then(|| HeaderValue::from_str(&path[..matched.matched_len]).ok())
             .flatten();
 
-        let client_ip = inet(session.client_addr()).map(|addr| forwarding::ip_value(addr.ip()));
-        let port = inet(session.server_addr()).map(|addr| addr.port());
-        let original_path = HeaderValue::from_str(request.uri.path()).ok();
+        let forwarded = forwarding::Forwarded {
+            host: Some(upstream.host_headers[index].clone()),
+            client_ip: inet(session.client_addr()).map(|addr| forwarding::ip_value(addr.ip())),
+            port: inet(session.server_addr()).map(|addr| addr.port()),
+            original_path: HeaderValue::from_str(request.uri.path()).ok(),
+            prefix,
+            request_id: request_id.header_value(),
+        };
         let mut upstream_request = request.clone();
         forwarding::edit_request(&mut upstream_request, 10, |headers| {
-            let client_host = headers.insert(header::HOST, upstream.host_headers[index].clone());
-            if let Some(ip) = client_ip {
-                let forwarded_for =
-                    forwarding::append_to_list(headers.get(forwarding::X_FORWARDED_FOR), &ip);
-                headers.insert(forwarding::X_FORWARDED_FOR, forwarded_for);
-                headers.insert(forwarding::X_REAL_IP, ip);
-            }
-            headers.insert(
-                forwarding::X_FORWARDED_PROTO,
-                HeaderValue::from_static("http"),
-            );
-            if let Some(host) = client_host.as_ref().and_then(forwarding::host_without_port) {
-                headers.insert(forwarding::X_FORWARDED_HOST, host);
-            }
-            if let Some(port) = port {
-                headers.insert(forwarding::X_FORWARDED_PORT, HeaderValue::from(port));
-            }
-            if let Some(path) = original_path {
-                headers.insert(forwarding::X_FORWARDED_PATH, path);
-            }
-            if let Some(prefix) = prefix {
-                headers.insert(forwarding::X_FORWARDED_PREFIX, prefix);
-            }
-            headers.insert(REQUEST_ID_HEADER, request_id.header_value());
+            forwarded.apply(headers)
         })
         .ok()?;
         upstream_request
@@ -181,7 +122,7 @@ impl HttpServerApp for CoreGateway {
 
         let mut peer = HttpPeer::new(addr, false, String::new());
         peer.options.connection_timeout = Some(service.connect_timeout);
-        let stream = self.connection(&peer, addr).await?;
+        let stream = self.connections.get(&peer, addr).await?;
         let upstream_started = Instant::now();
         let mut connection = HttpSession::new_with_options(stream, &peer);
         connection.read_timeout = Some(service.read_timeout);
@@ -200,17 +141,12 @@ impl HttpServerApp for CoreGateway {
         let upstream_ms = answered.saturating_duration_since(upstream_started);
         let proxy_ms = upstream_started.saturating_duration_since(started);
         forwarding::edit_response(&mut response, 4, |headers| {
-            let via = forwarding::append_to_list(headers.get(header::VIA), &forwarding::VIA);
-            headers.insert(header::VIA, via);
-            headers.insert(
-                forwarding::X_KONG_UPSTREAM_LATENCY,
-                HeaderValue::from(upstream_ms.as_millis() as u64),
+            forwarding::answered(
+                headers,
+                upstream_ms.as_millis() as u64,
+                proxy_ms.as_millis() as u64,
+                request_id.header_value(),
             );
-            headers.insert(
-                forwarding::X_KONG_PROXY_LATENCY,
-                HeaderValue::from(proxy_ms.as_millis() as u64),
-            );
-            headers.insert(REQUEST_ID_HEADER, request_id.header_value());
         })
         .ok()?;
         let status = response.status.as_u16();
@@ -223,7 +159,7 @@ impl HttpServerApp for CoreGateway {
         }
         connection.respect_keepalive();
         if let Some(stream) = connection.reuse().await {
-            self.release(addr, stream);
+            self.connections.put(addr, stream);
         }
         let settings = HttpPersistentSettings::for_session(&session);
         let reusable = session.finish().await.ok()??;
@@ -256,8 +192,7 @@ fn main() {
     let mut server = baseline.server();
     let app = CoreGateway {
         state: ArcSwap::from_pointee(Runtime::build(config, None)),
-        connector: TransportConnector::new(None),
-        idle: Mutex::new(HashMap::new()),
+        connections: IdleConnections::default(),
     };
     let mut service = Service::new("core gateway".to_owned(), app);
     service.add_tcp(&baseline.listen);

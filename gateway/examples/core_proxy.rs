@@ -8,71 +8,35 @@
 
 #[path = "support/baseline.rs"]
 mod baseline;
+#[path = "support/idle.rs"]
+mod idle;
 
 use std::{
     net::SocketAddr,
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicUsize, Ordering},
     },
 };
 
 use async_trait::async_trait;
 use baseline::Baseline;
-use futures::FutureExt;
+use idle::IdleConnections;
 use pingora::{
     apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream},
-    connectors::TransportConnector,
-    protocols::{Stream, http::ServerSession, http::v1::client::HttpSession},
+    protocols::{http::ServerSession, http::v1::client::HttpSession},
     server::ShutdownWatch,
     services::listening::Service,
     upstreams::peer::HttpPeer,
 };
-use tokio::io::AsyncReadExt;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Idle connections kept per upstream.
-const POOL_SIZE: usize = 64;
-
 struct CoreProxy {
     upstreams: [SocketAddr; 2],
     next: AtomicUsize,
-    connector: TransportConnector,
-    idle: [Mutex<Vec<Stream>>; 2],
-}
-
-impl CoreProxy {
-    /// An idle connection to upstream `index` that is still open, else a new one.
-    async fn connection(&self, index: usize, peer: &HttpPeer) -> Option<Stream> {
-        loop {
-            let idle = self.idle[index].lock().ok()?.pop();
-            let Some(mut stream) = idle else {
-                return self.connector.new_stream(peer).await.ok();
-            };
-            if still_open(&mut stream) {
-                return Some(stream);
-            }
-        }
-    }
-
-    fn release(&self, index: usize, stream: Stream) {
-        if let Ok(mut idle) = self.idle[index].lock()
-            && idle.len() < POOL_SIZE
-        {
-            idle.push(stream);
-        }
-    }
-}
-
-/// An idle connection with nothing to read is open; EOF or stray bytes mean it is not. Costs no
-/// syscall when the socket has not become readable.
-fn still_open(stream: &mut Stream) -> bool {
-    let mut byte = [0u8; 1];
-    tokio::task::unconstrained(stream.read(&mut byte))
-        .now_or_never()
-        .is_none()
+    connections: IdleConnections,
 }
 
 #[async_trait]
@@ -90,9 +54,9 @@ impl HttpServerApp for CoreProxy {
             let rest = if rest.is_empty() { "/" } else { rest }.to_owned();
             request.set_raw_path(rest.as_bytes()).ok()?;
         }
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % 2;
-        let peer = HttpPeer::new(self.upstreams[index], false, String::new());
-        let stream = self.connection(index, &peer).await?;
+        let addr = self.upstreams[self.next.fetch_add(1, Ordering::Relaxed) % 2];
+        let peer = HttpPeer::new(addr, false, String::new());
+        let stream = self.connections.get(&peer, addr).await?;
         let mut upstream = HttpSession::new_with_options(stream, &peer);
         upstream
             .write_request_header(Box::new(request))
@@ -113,7 +77,7 @@ impl HttpServerApp for CoreProxy {
         }
         upstream.respect_keepalive();
         if let Some(stream) = upstream.reuse().await {
-            self.release(index, stream);
+            self.connections.put(addr, stream);
         }
         let settings = HttpPersistentSettings::for_session(&session);
         let reusable = session.finish().await.ok()??;
@@ -127,8 +91,7 @@ fn main() {
     let app = CoreProxy {
         upstreams: baseline.upstreams,
         next: AtomicUsize::new(0),
-        connector: TransportConnector::new(None),
-        idle: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
+        connections: IdleConnections::default(),
     };
     let mut service = Service::new("core proxy".to_owned(), app);
     service.add_tcp(&baseline.listen);

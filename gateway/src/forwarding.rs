@@ -13,11 +13,13 @@
 
 use std::net::IpAddr;
 
-use http::{HeaderMap, HeaderName, HeaderValue, request, response};
+use http::{HeaderMap, HeaderName, HeaderValue, header, request, response};
 use pingora::{
     Result,
     http::{RequestHeader, ResponseHeader},
 };
+
+use crate::responses::REQUEST_ID_HEADER;
 
 /// The gateway's `Server` value (on its own answers).
 pub const SERVER_VALUE: &str = concat!("gateway/", env!("CARGO_PKG_VERSION"));
@@ -131,6 +133,68 @@ pub fn append_to_list(existing: Option<&HeaderValue>, item: &HeaderValue) -> Hea
         .expect("BUG: two header values joined by a comma are a header value")
 }
 
+/// What the gateway tells the upstream about the client's request: Kong's `X-Forwarded-*` set.
+pub struct Forwarded {
+    /// The `Host` to send; `None` keeps the client's (`preserve_host`).
+    pub host: Option<HeaderValue>,
+    /// The client's address ([`ip_value`]), when it has one.
+    pub client_ip: Option<HeaderValue>,
+    /// The gateway port the request arrived on.
+    pub port: Option<u16>,
+    /// The client's path, before any rewrite.
+    pub original_path: Option<HeaderValue>,
+    /// The prefix `strip_path` removed.
+    pub prefix: Option<HeaderValue>,
+    /// The request id.
+    pub request_id: HeaderValue,
+}
+
+impl Forwarded {
+    /// Sets `Host`, appends the client to `X-Forwarded-For`, and sets `X-Real-IP`,
+    /// `X-Forwarded-Proto`, `-Host` (the client's host, without port), `-Port`, `-Path`,
+    /// `-Prefix` and the request id.
+    pub fn apply(self, headers: &mut HeaderMap) {
+        let client_host = match self.host {
+            Some(host) => headers.insert(header::HOST, host),
+            None => headers.get(header::HOST).cloned(),
+        };
+        if let Some(ip) = self.client_ip {
+            let forwarded_for = append_to_list(headers.get(X_FORWARDED_FOR), &ip);
+            headers.insert(X_FORWARDED_FOR, forwarded_for);
+            headers.insert(X_REAL_IP, ip);
+        }
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        if let Some(host) = client_host.as_ref().and_then(host_without_port) {
+            headers.insert(X_FORWARDED_HOST, host);
+        }
+        if let Some(port) = self.port {
+            headers.insert(X_FORWARDED_PORT, HeaderValue::from(port));
+        }
+        if let Some(path) = self.original_path {
+            headers.insert(X_FORWARDED_PATH, path);
+        }
+        if let Some(prefix) = self.prefix {
+            headers.insert(X_FORWARDED_PREFIX, prefix);
+        }
+        headers.insert(REQUEST_ID_HEADER, self.request_id);
+    }
+}
+
+/// The gateway's headers on a proxied response: its entry appended to `Via`, Kong's latency
+/// headers (milliseconds) and the request id.
+pub fn answered(
+    headers: &mut HeaderMap,
+    upstream_latency: u64,
+    proxy_latency: u64,
+    request_id: HeaderValue,
+) {
+    let via = append_to_list(headers.get(header::VIA), &VIA);
+    headers.insert(header::VIA, via);
+    headers.insert(X_KONG_UPSTREAM_LATENCY, HeaderValue::from(upstream_latency));
+    headers.insert(X_KONG_PROXY_LATENCY, HeaderValue::from(proxy_latency));
+    headers.insert(REQUEST_ID_HEADER, request_id);
+}
+
 /// The host part of a `Host` header (without the port), as a header value.
 pub fn host_without_port(host: &HeaderValue) -> Option<HeaderValue> {
     let host = host.to_str().ok()?;
@@ -222,6 +286,65 @@ mod tests {
             append_to_list(Some(&existing), &VIA),
             format!("1.1 cdn, {gateway}").as_str()
         );
+    }
+
+    #[test]
+    fn forwarded_headers_tell_the_upstream_about_the_client() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::HOST,
+            HeaderValue::from_static("api.example.com:8000"),
+        );
+        headers.insert(X_FORWARDED_FOR, HeaderValue::from_static("1.2.3.4"));
+        Forwarded {
+            host: Some(HeaderValue::from_static("10.0.0.9:9000")),
+            client_ip: Some(ip_value("10.0.0.2".parse().unwrap())),
+            port: Some(8000),
+            original_path: Some(HeaderValue::from_static("/blog/x")),
+            prefix: Some(HeaderValue::from_static("/blog")),
+            request_id: HeaderValue::from_static("abc"),
+        }
+        .apply(&mut headers);
+        let get = |name: &str| headers.get(name).unwrap().to_str().unwrap();
+        assert_eq!(get("host"), "10.0.0.9:9000");
+        assert_eq!(get("x-forwarded-for"), "1.2.3.4, 10.0.0.2");
+        assert_eq!(get("x-real-ip"), "10.0.0.2");
+        assert_eq!(get("x-forwarded-proto"), "http");
+        assert_eq!(
+            get("x-forwarded-host"),
+            "api.example.com",
+            "the client's host"
+        );
+        assert_eq!(get("x-forwarded-port"), "8000");
+        assert_eq!(get("x-forwarded-path"), "/blog/x");
+        assert_eq!(get("x-forwarded-prefix"), "/blog");
+        assert_eq!(get(REQUEST_ID_HEADER), "abc");
+
+        let mut preserved = HeaderMap::new();
+        preserved.insert(header::HOST, HeaderValue::from_static("api.example.com"));
+        Forwarded {
+            host: None,
+            client_ip: None,
+            port: None,
+            original_path: None,
+            prefix: None,
+            request_id: HeaderValue::from_static("abc"),
+        }
+        .apply(&mut preserved);
+        assert_eq!(preserved[header::HOST], "api.example.com", "preserve_host");
+        assert_eq!(preserved[X_FORWARDED_HOST], "api.example.com");
+        assert!(!preserved.contains_key(X_FORWARDED_FOR));
+        assert!(!preserved.contains_key(X_FORWARDED_PREFIX));
+    }
+
+    #[test]
+    fn answered_responses_carry_via_latencies_and_the_request_id() {
+        let mut headers = HeaderMap::new();
+        answered(&mut headers, 3, 1, HeaderValue::from_static("abc"));
+        assert_eq!(headers[header::VIA], VIA);
+        assert_eq!(headers[X_KONG_UPSTREAM_LATENCY], "3");
+        assert_eq!(headers[X_KONG_PROXY_LATENCY], "1");
+        assert_eq!(headers[REQUEST_ID_HEADER], "abc");
     }
 
     #[test]

@@ -335,14 +335,17 @@ impl ProxyHttp for Gateway {
                 Destination::Single { host_header, .. } => Some(host_header.clone()),
             }
         };
-        let client_ip = client_ip(session).map(forwarding::ip_value);
-        let port = server_port(session);
-        let original_path = HeaderValue::from_str(session.req_header().uri.path()).ok();
-        let prefix = ctx
-            .forwarded_prefix
-            .as_deref()
-            .and_then(|prefix| HeaderValue::from_str(prefix).ok());
-        let request_id = ctx.request_id.header_value();
+        let forwarded = forwarding::Forwarded {
+            host,
+            client_ip: client_ip(session).map(forwarding::ip_value),
+            port: server_port(session),
+            original_path: HeaderValue::from_str(session.req_header().uri.path()).ok(),
+            prefix: ctx
+                .forwarded_prefix
+                .as_deref()
+                .and_then(|prefix| HeaderValue::from_str(prefix).ok()),
+            request_id: ctx.request_id.header_value(),
+        };
         let close = self.keepalive.is_none();
         forwarding::edit_request(upstream_request, 10, |headers| {
             // Pingora pools connections even with a pool size of 0, but never one whose request
@@ -350,33 +353,7 @@ impl ProxyHttp for Gateway {
             if close && !headers.contains_key(header::UPGRADE) {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
-            let client_host = match host {
-                Some(host) => headers.insert(header::HOST, host),
-                None => headers.get(header::HOST).cloned(),
-            };
-            if let Some(ip) = client_ip {
-                let forwarded_for =
-                    forwarding::append_to_list(headers.get(forwarding::X_FORWARDED_FOR), &ip);
-                headers.insert(forwarding::X_FORWARDED_FOR, forwarded_for);
-                headers.insert(forwarding::X_REAL_IP, ip);
-            }
-            headers.insert(
-                forwarding::X_FORWARDED_PROTO,
-                HeaderValue::from_static("http"),
-            );
-            if let Some(host) = client_host.as_ref().and_then(forwarding::host_without_port) {
-                headers.insert(forwarding::X_FORWARDED_HOST, host);
-            }
-            if let Some(port) = port {
-                headers.insert(forwarding::X_FORWARDED_PORT, HeaderValue::from(port));
-            }
-            if let Some(path) = original_path {
-                headers.insert(forwarding::X_FORWARDED_PATH, path);
-            }
-            if let Some(prefix) = prefix {
-                headers.insert(forwarding::X_FORWARDED_PREFIX, prefix);
-            }
-            headers.insert(REQUEST_ID_HEADER, request_id);
+            forwarded.apply(headers);
             // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
             ctx.effects.apply_to_upstream(headers);
         })?;
@@ -402,17 +379,7 @@ impl ProxyHttp for Gateway {
         let proxy_latency = millis(upstream_started.saturating_duration_since(ctx.started));
         let request_id = ctx.request_id.header_value();
         forwarding::edit_response(upstream_response, 4, |headers| {
-            let via = forwarding::append_to_list(headers.get(header::VIA), &forwarding::VIA);
-            headers.insert(header::VIA, via);
-            headers.insert(
-                forwarding::X_KONG_UPSTREAM_LATENCY,
-                HeaderValue::from(upstream_latency),
-            );
-            headers.insert(
-                forwarding::X_KONG_PROXY_LATENCY,
-                HeaderValue::from(proxy_latency),
-            );
-            headers.insert(REQUEST_ID_HEADER, request_id);
+            forwarding::answered(headers, upstream_latency, proxy_latency, request_id);
             // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
             ctx.effects.apply_to_response(headers);
         })
