@@ -44,6 +44,11 @@ pub fn big_body_byte(i: usize) -> u8 {
     (i % 251) as u8
 }
 
+/// The sum of `bytes`, as the upstream reports a body's (`body_sum`) for comparing large bodies.
+pub fn byte_sum(bytes: &[u8]) -> u64 {
+    bytes.iter().map(|&byte| u64::from(byte)).sum()
+}
+
 /// `n` bytes of [`big_body_byte`], in 64 KiB chunks of a stream (sent chunked).
 fn big_body(n: usize) -> Body {
     const CHUNK: usize = 64 * 1024;
@@ -97,7 +102,7 @@ async fn echo(
         )
             .into_response();
     };
-    let body_sum: u64 = body.iter().map(|&byte| u64::from(byte)).sum();
+    let body_sum = byte_sum(&body);
     (
         StatusCode::OK,
         Json(serde_json::json!({

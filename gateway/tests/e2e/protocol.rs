@@ -10,7 +10,7 @@ use tokio::{
     time::timeout,
 };
 
-use crate::helpers::{Gateway, Upstream, big_body_byte};
+use crate::helpers::{Gateway, Upstream, big_body_byte, byte_sum};
 
 /// How long any single read in these tests may wait.
 const READ_DEADLINE: Duration = Duration::from_secs(10);
@@ -43,6 +43,16 @@ async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> Option<String> {
         head.push(byte[0]);
     }
     Some(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// The rest of a `Connection: close` answer, after its header block, as JSON.
+async fn read_json_to_end(stream: &mut (impl AsyncRead + Unpin)) -> serde_json::Value {
+    let mut body = Vec::new();
+    timeout(READ_DEADLINE, stream.read_to_end(&mut body))
+        .await
+        .expect("body within the deadline")
+        .unwrap();
+    serde_json::from_slice(&body).unwrap()
 }
 
 /// An upstream that accepts one WebSocket-style upgrade per connection and then answers every
@@ -181,12 +191,7 @@ async fn expect_100_continue_is_answered_before_the_body_is_sent() {
     client.write_all(b"hello").await.unwrap();
     let head = read_head(&mut client).await.expect("the final answer");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let mut body = Vec::new();
-    timeout(READ_DEADLINE, client.read_to_end(&mut body))
-        .await
-        .expect("body within the deadline")
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let json = read_json_to_end(&mut client).await;
     assert_eq!(json["body_bytes"], 5, "{json}");
 }
 
@@ -214,7 +219,7 @@ async fn large_bodies_stream_through_intact_both_ways() {
 
     // Upload: the same bytes, once with a Content-Length and once chunked.
     let payload: Vec<u8> = (0..SIZE).map(big_body_byte).collect();
-    let expected_sum: u64 = payload.iter().map(|&byte| u64::from(byte)).sum();
+    let expected_sum = byte_sum(&payload);
     let sized = client
         .post(gateway.url("/svc/upload"))
         .body(payload.clone())
@@ -247,12 +252,7 @@ async fn large_bodies_stream_through_intact_both_ways() {
         .await
         .expect("an answer to the chunked upload");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let mut body = Vec::new();
-    timeout(READ_DEADLINE, raw.read_to_end(&mut body))
-        .await
-        .expect("body within the deadline")
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let json = read_json_to_end(&mut raw).await;
     assert_eq!(
         (json["body_bytes"].as_u64(), json["body_sum"].as_u64()),
         (Some(SIZE as u64), Some(expected_sum))
