@@ -14,7 +14,9 @@
 //! - [`runtime`]: the immutable snapshot a request uses (routes, destinations, plugin chains).
 //! - [`plugins`]: plugin instances, per-route chains in Kong's priority order, and the per-request
 //!   effects they leave for the proxy.
-//! - [`proxy`]: the `ProxyHttp` implementation, one job per phase.
+//! - [`engine`]: the request engine on pingora-core: one request from head to log line, the
+//!   upstream exchange and its retries, WebSocket tunnels, HTTP/1 header rules.
+//! - [`forwarding`]: the `X-Forwarded-*` set and the headers on proxied responses.
 //! - [`responses`]: the gateway's own answers (Kong's bodies) and request ids.
 //! - [`reload`]: file watching, SIGHUP and the atomic swap.
 //! - [`health`]: active and passive health checks of upstream targets.
@@ -28,11 +30,11 @@ pub mod admin;
 pub mod balancer;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod forwarding;
 pub mod health;
 pub mod metrics;
 pub mod plugins;
-pub mod proxy;
 pub mod reload;
 pub mod responses;
 pub mod router;

@@ -64,6 +64,10 @@ pub enum GatewayError {
     BadRequest,
     /// 400: a header line or the whole header block is too large (nginx's 494, sent as 400).
     HeaderTooLarge,
+    /// 408: the client stopped sending its request body.
+    RequestTimeout,
+    /// 405: a method the gateway does not proxy (`CONNECT`).
+    MethodNotAllowed,
     /// 500: our bug.
     Internal,
     /// 413: a streamed request body passed `request-size-limiting`'s limit (a plugin's exit).
@@ -85,6 +89,8 @@ impl GatewayError {
             Self::Timeout => (504, "The upstream server is timing out"),
             Self::BadRequest => (400, "Bad request"),
             Self::HeaderTooLarge => (400, "Request header or cookie too large"),
+            Self::RequestTimeout => (408, "Request timeout"),
+            Self::MethodNotAllowed => (405, "Method not allowed"),
             Self::Internal => (500, "An unexpected error occurred"),
             Self::PayloadTooLarge => (413, crate::plugins::request_size::SIZE_LIMIT_MESSAGE),
         }

@@ -11,7 +11,7 @@ use pingora::{
         Server,
         configuration::{Opt, ServerConf},
     },
-    services::background::background_service,
+    services::{background::background_service, listening::Service},
 };
 
 use crate::{
@@ -19,8 +19,8 @@ use crate::{
     admin::AdminService,
     cli::RunArgs,
     config,
+    engine::Engine,
     health::HealthChecker,
-    proxy::Gateway,
     reload::{ReloadService, Reloader},
     runtime::Runtime,
 };
@@ -91,7 +91,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
 
     let mut conf = ServerConf {
         threads: settings.threads,
-        upstream_keepalive_pool_size: settings.upstream_keepalive_pool_size,
         grace_period_seconds: Some(5),
         graceful_shutdown_timeout_seconds: Some(5),
         ..ServerConf::default()
@@ -105,17 +104,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let mut server = Server::new_with_opt_and_conf(opt, conf);
     server.bootstrap();
 
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        Gateway::new(
+    let mut proxy = Service::new(
+        "proxy".to_owned(),
+        Engine::new(
             state.clone(),
-            (settings.upstream_keepalive_pool_size > 0).then_some(settings.upstream_idle_timeout),
+            &settings,
             Arc::new(AccessLog::new(
                 settings.access_log.clone(),
                 !cfg!(debug_assertions),
             )),
         ),
-        "proxy",
     );
     proxy.add_tcp(&settings.proxy_listen.to_string());
     server.add_service(proxy);

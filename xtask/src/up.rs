@@ -173,7 +173,7 @@ pub(crate) fn build_release(extra: &[&str]) -> anyhow::Result<()> {
     run(build)
 }
 
-/// The path of a release binary (or `examples/<name>`) in the target directory.
+/// The path of a release binary in the target directory.
 pub(crate) fn release_bin(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from);

@@ -1,8 +1,8 @@
 //! `request-size-limiting` (Kong's): a `Content-Length` above `allowed_payload_size` × `size_unit`
 //! is answered 413 `{"message":"Request size limit exceeded"}` before anything is proxied (417 when
 //! the client sent `Expect: 100-continue`, as Kong). A body without a length (chunked) is counted
-//! as it streams: the proxy's `request_body_filter` stops it with 413 once it passes the limit
-//! (the limit is handed over through [`Effects::limit_body`]).
+//! as it streams, and so is every other body whatever its headers claim: the engine stops it with
+//! 413 once it passes the limit (the limit is handed over through [`Effects::limit_body`]).
 //!
 //! `require_content_length: true` answers 411 `{"message":"A valid Content-Length header is
 //! required"}` to a request that has a body of unknown length (chunked); a request without a body
@@ -39,28 +39,29 @@ impl RequestSizeLimiting {
             .get(header::CONTENT_LENGTH)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<u64>().ok());
-        match length {
-            Some(length) if length > self.limit => {
-                let expects_continue = headers
-                    .get(header::EXPECT)
-                    .and_then(|value| value.to_str().ok())
-                    .is_some_and(|value| value.trim().eq_ignore_ascii_case("100-continue"));
-                let status = if expects_continue { 417 } else { 413 };
-                Flow::Respond(responses::plugin_error(status, SIZE_LIMIT_MESSAGE))
-            }
-            Some(_) => Flow::Continue,
-            None if headers.contains_key(header::TRANSFER_ENCODING) => {
-                if self.require_content_length {
-                    return Flow::Respond(responses::plugin_error(
-                        411,
-                        "A valid Content-Length header is required",
-                    ));
-                }
-                effects.limit_body(self.limit);
-                Flow::Continue
-            }
-            None => Flow::Continue,
+        if let Some(length) = length
+            && length > self.limit
+        {
+            let expects_continue = headers
+                .get(header::EXPECT)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|value| value.trim().eq_ignore_ascii_case("100-continue"));
+            let status = if expects_continue { 417 } else { 413 };
+            return Flow::Respond(responses::plugin_error(status, SIZE_LIMIT_MESSAGE));
         }
+        if length.is_none()
+            && self.require_content_length
+            && headers.contains_key(header::TRANSFER_ENCODING)
+        {
+            return Flow::Respond(responses::plugin_error(
+                411,
+                "A valid Content-Length header is required",
+            ));
+        }
+        // Every body is counted as it streams, whatever its headers claim: a length the check
+        // above could not read (`Content-Length: 100000000, 100000000`) limits nothing.
+        effects.limit_body(self.limit);
+        Flow::Continue
     }
 }
 
@@ -117,6 +118,17 @@ mod tests {
             ),
             Some(417)
         );
+    }
+
+    #[test]
+    fn a_body_whose_length_cannot_be_read_is_limited_while_it_streams() {
+        let (flow, mut effects) = run(
+            &plugin(false),
+            &[("content-length", "100000000, 100000000")],
+        );
+        assert_eq!(status(&flow), None);
+        assert!(effects.count_body(1024));
+        assert!(!effects.count_body(1), "the 1025th byte is over");
     }
 
     #[test]

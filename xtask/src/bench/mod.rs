@@ -2,10 +2,10 @@
 //!
 //! In front of the same two upstream servers (one nginx process), drives `oha` against the
 //! upstreams directly, nginx and HAProxy configured as equivalent proxies (prefix strip, round
-//! robin, upstream keepalive), two Pingora baselines (gateway/examples/bare_proxy.rs: what Pingora's
-//! `ProxyHttp` engine costs; core_proxy.rs: Pingora's HTTP/1 codec without that engine), a probe
-//! (core_gateway.rs: the gateway's per-request work on that codec, without `ProxyHttp`), and the
-//! gateway: plain proxy and with the apikey plugin. Then end-to-end blog reads
+//! robin, upstream keepalive), two Pingora baselines (loadtest/baselines: `bare_proxy`, what
+//! Pingora's `ProxyHttp` engine costs; `core_proxy`, Pingora's HTTP/1 codec without that engine,
+//! the floor under the gateway's own engine), and the gateway: plain proxy and with the apikey
+//! plugin. Then end-to-end blog reads
 //! (`/blog/list/latest`) through nginx, HAProxy and the gateway in front of the real stack (2 auth +
 //! 2 blog replicas, NATS, Redis, started as `cargo xtask up` does). Every target runs once per
 //! round, in turn; the table reports medians. Proxies get equal worker counts (`--workers`).
@@ -191,25 +191,15 @@ struct ReloadOutcome {
 pub fn bench(options: &BenchOptions) -> anyhow::Result<()> {
     let tools = Tools::find()?;
     if !options.no_build {
-        println!("building release binaries and the Pingora baseline examples…");
-        build_release(&[
-            "--locked",
-            "--bins",
-            "--example",
-            "bare_proxy",
-            "--example",
-            "core_proxy",
-            "--example",
-            "core_gateway",
-        ])?;
+        println!("building release binaries and the Pingora baselines…");
+        build_release(&["--locked", "--bins", "-p", "baselines"])?;
     }
     for binary in [
         "gateway",
         "auth-service",
         "blog-service",
-        "examples/bare_proxy",
-        "examples/core_proxy",
-        "examples/core_gateway",
+        "bare_proxy",
+        "core_proxy",
     ] {
         let path = release_bin(binary);
         anyhow::ensure!(
@@ -310,7 +300,7 @@ fn run(
 
     // The Pingora baselines take the same command line: listen, the two upstreams, threads.
     let baseline = |example: &str, listen: u16| {
-        let mut command = Command::new(release_bin(&format!("examples/{example}")));
+        let mut command = Command::new(release_bin(example));
         command
             .arg(format!("127.0.0.1:{listen}"))
             .args(upstreams.replicas.map(|p| format!("127.0.0.1:{p}")))
@@ -321,9 +311,6 @@ fn run(
     let bare_pid = children.spawn("bare-pingora", baseline("bare_proxy", bare_port))?;
     let core_port = port();
     let core_pid = children.spawn("pingora-core", baseline("core_proxy", core_port))?;
-    let core_gateway_port = port();
-    let core_gateway_pid =
-        children.spawn("core-gateway", baseline("core_gateway", core_gateway_port))?;
 
     let svc = |extra: bool| GatewayService {
         name: "svc",
@@ -412,15 +399,6 @@ fn run(
             "/svc/ping",
             None,
             Some(core_pid),
-        ),
-        target(
-            "gateway's work on Pingora core",
-            "svc",
-            Role::Measured,
-            core_gateway_port,
-            "/svc/ping",
-            None,
-            Some(core_gateway_pid),
         ),
         target(
             "gateway",
@@ -1071,16 +1049,12 @@ fn results_document(
          http://pool/; proxy_http_version 1.1; proxy_set_header Connection \"\"; }`, `access_log off`.\n\
          - HAProxy: `balance roundrobin`, `http-request replace-path ^/svc(/.*)?$ \\1`, \
          `http-reuse always`, `maxconn 4000`, no logging.\n\
-         - bare Pingora: `gateway/examples/bare_proxy.rs`, a `ProxyHttp` with round robin and prefix \
+         - bare Pingora: `loadtest/baselines/src/bin/bare_proxy.rs`, a `ProxyHttp` with round robin and prefix \
          strip only; what Pingora's proxy engine itself costs, the floor for anything built on it.\n\
-         - Pingora core, no ProxyHttp: `gateway/examples/core_proxy.rs`, the same on pingora-core's \
-         `HttpServerApp` (Pingora's listener, HTTP/1 codec and connector, a plain idle-connection \
-         list instead of Pingora's pool); no timeouts, retries or headers, so not a gateway.\n\
-         - gateway's work on Pingora core: `gateway/examples/core_gateway.rs`, core_proxy's loop \
-         doing the gateway's per-request work for this route (snapshot, route match, balancer, \
-         timeouts, the upstream and response headers, request id, metrics) with the gateway's own \
-         code; no retries, error pages, plugins or upgrades: a probe of what leaving `ProxyHttp` \
-         would give, not a gateway.\n\
+         - Pingora core, no ProxyHttp: `loadtest/baselines/src/bin/core_proxy.rs`, the same on \
+         pingora-core's `HttpServerApp` (Pingora's listener, HTTP/1 codec and connector, a plain \
+         idle-connection list instead of Pingora's pool); no timeouts, retries or headers, so not a \
+         gateway: the floor under the gateway's engine, which runs on the same pieces.\n\
          - gateway: Kong-format config, service `url: http://svc_pool`, route `paths: [/svc]` \
          (`strip_path`), upstream with the two targets (round-robin); `gateway + apikey` adds the \
          global `apikey-auth-plugin` verifying against the upstream nginx (verdicts cached 30 s), \

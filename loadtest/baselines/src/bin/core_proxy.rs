@@ -4,12 +4,7 @@
 //! connections per upstream instead. No timeouts, retries, error pages or headers: it is not a
 //! gateway, it shows what the `ProxyHttp` engine costs next to `bare_proxy` (loadtest/README.md).
 //!
-//! `cargo run --release --example core_proxy -- <listen> <upstream1> <upstream2> [threads]`
-
-#[path = "support/baseline.rs"]
-mod baseline;
-#[path = "support/idle.rs"]
-mod idle;
+//! `cargo run --release -p baselines --bin core_proxy -- <listen> <upstream1> <upstream2> [threads]`
 
 use std::{
     net::SocketAddr,
@@ -20,8 +15,8 @@ use std::{
 };
 
 use async_trait::async_trait;
-use baseline::Baseline;
-use idle::IdleConnections;
+use baselines::baseline::Baseline;
+use baselines::idle::IdleConnections;
 use pingora::{
     apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream},
     protocols::{http::ServerSession, http::v1::client::HttpSession},

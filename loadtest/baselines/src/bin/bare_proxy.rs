@@ -2,11 +2,8 @@
 //! with the prefix stripped. No config, no router, no plugins, no headers added. Comparing it with
 //! the gateway in the same run separates Pingora's own cost from ours (loadtest/).
 //!
-//! `cargo run --release --example bare_proxy -- <listen> <upstream1> <upstream2> [threads]`
+//! `cargo run --release -p baselines --bin bare_proxy -- <listen> <upstream1> <upstream2> [threads]`
 //! (threads: default 1; the bench passes its `--workers`).
-
-#[path = "support/baseline.rs"]
-mod baseline;
 
 use std::{
     net::SocketAddr,
@@ -14,7 +11,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use baseline::Baseline;
+use baselines::baseline::Baseline;
 use pingora::{
     Result,
     http::RequestHeader,

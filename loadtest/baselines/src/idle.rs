@@ -1,5 +1,6 @@
-//! The pingora-core probes' upstream connections (`core_proxy`, `core_gateway`): a plain list of
-//! idle connections per upstream address, where Pingora's pool spawns a task to watch each one.
+//! `core_proxy`'s upstream connections: a plain list of idle connections per upstream address,
+//! where Pingora's pool spawns a task to watch each one (the gateway's engine keeps its own the
+//! same way, `gateway/src/engine/pool.rs`).
 
 use std::{collections::HashMap, net::SocketAddr, sync::Mutex};
 

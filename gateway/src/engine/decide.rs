@@ -1,0 +1,147 @@
+//! What the gateway does with a request, decided before any upstream is called: the route (Kong's
+//! matching on the normalised path), the route's plugins' access phase, and the upstream URI
+//! (`strip_path`, the service's path, `path_handling`, hidden query arguments). Either the
+//! request goes to a service, or the gateway answers it itself.
+
+use std::{borrow::Cow, net::IpAddr};
+
+use http::header;
+use pingora::http::RequestHeader;
+
+use crate::{
+    plugins::{AccessRequest, Effects, Flow, LocalResponse, key_auth::strip_query_args},
+    responses::{GatewayError, RequestId},
+    router::{escape_path, normalize_path, upstream_path},
+    runtime::Runtime,
+};
+
+/// Largest single header field (name + value) accepted, as nginx's `large_client_header_buffers`.
+const MAX_HEADER_FIELD_BYTES: usize = 16 * 1024;
+/// Largest header block accepted.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// What [`decide`] decided.
+pub enum Decision {
+    /// Send the request to the route's service.
+    Proxy {
+        /// The matched route (index in the snapshot).
+        route: usize,
+        /// Its service (index in the snapshot).
+        service: usize,
+        /// The rewritten upstream URI (path and query), when it differs from the client's.
+        upstream_uri: Option<String>,
+        /// The prefix `strip_path` removed (`X-Forwarded-Prefix`).
+        forwarded_prefix: Option<String>,
+    },
+    /// Answer the request with this (no route, a plugin's exit, ...); `route` when one matched.
+    Respond {
+        /// The matched route, when the answer came from its plugins.
+        route: Option<usize>,
+        /// The answer.
+        response: LocalResponse,
+    },
+}
+
+/// Route matching, plugins and the upstream URI, for one request against one snapshot; the
+/// plugins' decisions go to `effects`.
+pub async fn decide(
+    runtime: &Runtime,
+    request: &RequestHeader,
+    request_id: &RequestId,
+    client_ip: Option<IpAddr>,
+    effects: &mut Effects,
+) -> Decision {
+    let answer = |route, error: GatewayError| Decision::Respond {
+        route,
+        response: error.response(request_id),
+    };
+    if headers_too_large(request) {
+        return answer(None, GatewayError::HeaderTooLarge);
+    }
+    let raw_path = request.uri.path();
+    let path = normalize_path(raw_path);
+    let host = request
+        .headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| request.uri.host());
+    let Some((route_index, matched)) =
+        runtime.find_route(request.method.as_str(), host, &path, &request.headers)
+    else {
+        return answer(None, GatewayError::NoRoute);
+    };
+    let route = runtime.route(route_index);
+    let Some(service_index) = route.service else {
+        return answer(Some(route_index), GatewayError::NoService);
+    };
+    let service = &runtime.services[service_index].service;
+    let chain = &runtime.route_plugins[route_index];
+    if !chain.is_empty() {
+        let access = AccessRequest {
+            header: request,
+            path: &path,
+            client_ip,
+            route: &route.name,
+            service: &service.name,
+        };
+        if let Flow::Respond(response) = chain.access(&access, effects).await {
+            return Decision::Respond {
+                route: Some(route_index),
+                response,
+            };
+        }
+    }
+    let normalised = matches!(path, Cow::Owned(_));
+    // key-auth's hide_credentials: the key leaves the query string.
+    let query: Option<Cow<'_, str>> = match request.uri.query() {
+        Some(query) if !effects.hidden_query_args().is_empty() => {
+            Some(strip_query_args(query, effects.hidden_query_args()))
+                .filter(|query| !query.is_empty())
+                .map(Cow::Owned)
+        }
+        query => query.map(Cow::Borrowed),
+    };
+    let query_changed = query.as_deref() != request.uri.query();
+    let (upstream_uri, forwarded_prefix) =
+        if route.strip_path || service.path.is_some() || normalised || query_changed {
+            let upstream = upstream_path(
+                service.path.as_deref(),
+                &path,
+                route.strip_path,
+                matched.matched_len,
+                route.path_handling,
+            );
+            let mut uri = escape_path(&upstream).into_owned();
+            if let Some(query) = &query {
+                uri.push('?');
+                uri.push_str(query);
+            }
+            let prefix = (route.strip_path && matched.matched_len > 0)
+                .then(|| path[..matched.matched_len].to_owned());
+            (Some(uri), prefix)
+        } else {
+            (None, None)
+        };
+    Decision::Proxy {
+        route: route_index,
+        service: service_index,
+        upstream_uri,
+        forwarded_prefix,
+    }
+}
+
+/// Whether one header field or the whole block exceeds nginx-like limits.
+fn headers_too_large(request: &RequestHeader) -> bool {
+    let mut total = request
+        .uri
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    for (name, value) in &request.headers {
+        let field = name.as_str().len() + value.len();
+        if field > MAX_HEADER_FIELD_BYTES {
+            return true;
+        }
+        total += field;
+    }
+    total > MAX_HEADER_BYTES
+}

@@ -1,0 +1,527 @@
+//! One request on the engine, from its head to its log line:
+//!
+//! 1. read the head (an idle keep-alive connection gives up when the service shuts down); a
+//!    malformed one is answered 400 and the connection closed;
+//! 2. refuse what the gateway never forwards (`CONNECT`, a `Connection` header nominating
+//!    `Host` or a forwarding header);
+//! 3. [`decide`]: route, plugins, upstream URI, against one snapshot;
+//! 4. build the upstream request once (hop-by-hop headers out, framing, `X-Forwarded-*`, the
+//!    plugins' headers) and run the [`upstream`] exchange, with its retries;
+//! 5. pass the answer on (hop-by-hop headers out, `Via` and latency headers in, the plugins'
+//!    response headers), stream its body, or pipe a WebSocket [`tunnel`];
+//! 6. metrics and the access log line; the upstream connection goes back to the pool and the
+//!    client's is kept for its next request when both were left clean.
+
+use std::{
+    net::IpAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use http::{HeaderValue, Method, Version, header};
+use pingora::{
+    ErrorType,
+    apps::{HttpPersistentSettings, ReusedHttpStream},
+    http::RequestHeader,
+    protocols::http::ServerSession,
+    server::ShutdownWatch,
+};
+
+use super::{
+    Engine, answer, client_ip,
+    decide::{Decision, decide},
+    hop_by_hop::{self, Nominations},
+    millis, ms_f64, server_port, tunnel,
+    upstream::{self, Answered, Failure, Outgoing, Tries},
+};
+use crate::{
+    access_log::Entry,
+    forwarding, health,
+    metrics::{Observation, Source, metrics},
+    plugins::{Effects, LocalResponse},
+    responses::{GatewayError, RequestId},
+    runtime::Runtime,
+};
+
+/// Serves one request of `session`; the connection back when it can carry another.
+pub async fn serve(
+    engine: &Engine,
+    mut session: ServerSession,
+    shutdown: &ShutdownWatch,
+) -> Option<ReusedHttpStream> {
+    if !read_head(&mut session, shutdown).await {
+        return None;
+    }
+    let mut exchange = Exchange::start(engine.state.load_full(), client_ip(&session));
+    let ending = exchange.run(engine, &mut session, shutdown).await;
+    exchange.report(engine, &session);
+    match ending {
+        Ending::Finish => {
+            let settings = HttpPersistentSettings::for_session(&session);
+            let reusable = session.finish().await.ok()??;
+            Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
+        }
+        Ending::Abort => None,
+    }
+}
+
+/// Reads the request head; `false` when there is no request to serve (the client closed, the
+/// service is shutting down, or the head was malformed and has been answered 400).
+async fn read_head(session: &mut ServerSession, shutdown: &ShutdownWatch) -> bool {
+    let mut shutdown = shutdown.clone();
+    let read = tokio::select! {
+        biased;
+        read = session.read_request() => read,
+        Ok(()) = shutdown.changed() => return false,
+    };
+    match read {
+        Ok(read) => read,
+        Err(error) => {
+            if error.etype() == &ErrorType::InvalidHTTPHeader {
+                tracing::debug!(%error, "malformed request head");
+                session.set_keepalive(None);
+                let response = GatewayError::BadRequest.response(&RequestId::generate());
+                let _ = session
+                    .write_error_response(
+                        pingora::http::ResponseHeader::build(response.status, None)
+                            .and_then(|mut header| {
+                                header
+                                    .insert_header(header::CONTENT_TYPE, crate::responses::JSON)?;
+                                header
+                                    .insert_header(header::CONTENT_LENGTH, response.body.len())?;
+                                Ok(header)
+                            })
+                            .unwrap_or_else(|_| ServerSession::generate_error(400)),
+                        response.body,
+                    )
+                    .await;
+            }
+            session.shutdown().await;
+            false
+        }
+    }
+}
+
+/// How the client connection ends after a request.
+enum Ending {
+    /// The answer was complete: finish it and keep the connection if it is clean.
+    Finish,
+    /// The answer broke off (client gone, upstream failed mid-body) or the connection was a
+    /// tunnel: close it.
+    Abort,
+}
+
+/// One request's state, from its head to its log line.
+struct Exchange {
+    /// The snapshot this request uses from start to end.
+    runtime: Arc<Runtime>,
+    request_id: RequestId,
+    started: Instant,
+    client_ip: Option<IpAddr>,
+    route: Option<usize>,
+    service: Option<usize>,
+    /// What the route's plugins decided (headers both ways, consumer, body limit).
+    effects: Effects,
+    tries: Tries,
+    upstream_started: Option<Instant>,
+    upstream_answered: Option<Instant>,
+    /// The status sent to the client; 0 while none was.
+    status: u16,
+    /// Counts the request as in flight (`/status`) until dropped.
+    _in_flight: InFlight,
+}
+
+/// Counts one request in flight for `/status` while alive.
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        metrics().request_started();
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics().request_done();
+    }
+}
+
+impl Exchange {
+    fn start(runtime: Arc<Runtime>, client_ip: Option<IpAddr>) -> Self {
+        Self {
+            runtime,
+            request_id: RequestId::generate(),
+            started: Instant::now(),
+            client_ip,
+            route: None,
+            service: None,
+            effects: Effects::default(),
+            tries: Tries::default(),
+            upstream_started: None,
+            upstream_answered: None,
+            status: 0,
+            _in_flight: InFlight::start(),
+        }
+    }
+
+    async fn run(
+        &mut self,
+        engine: &Engine,
+        session: &mut ServerSession,
+        shutdown: &ShutdownWatch,
+    ) -> Ending {
+        let closing = *shutdown.borrow();
+        if session.req_header().method == Method::CONNECT {
+            return self
+                .answer_error(session, GatewayError::MethodNotAllowed, closing)
+                .await;
+        }
+        let nominated = match hop_by_hop::nominations(&session.req_header().headers) {
+            Ok(nominated) => nominated,
+            Err(refusal) => {
+                tracing::debug!(?refusal, "Connection header refused");
+                return self
+                    .answer_error(session, GatewayError::BadRequest, closing)
+                    .await;
+            }
+        };
+        let runtime = self.runtime.clone();
+        let decision = decide(
+            &runtime,
+            session.req_header(),
+            &self.request_id,
+            self.client_ip,
+            &mut self.effects,
+        )
+        .await;
+        let (route, service, upstream_uri, forwarded_prefix) = match decision {
+            Decision::Proxy {
+                route,
+                service,
+                upstream_uri,
+                forwarded_prefix,
+            } => (route, service, upstream_uri, forwarded_prefix),
+            Decision::Respond { route, response } => {
+                self.route = route;
+                return self.answer(session, &response, closing).await;
+            }
+        };
+        self.route = Some(route);
+        self.service = Some(service);
+        let request = session.req_header();
+        let websocket = hop_by_hop::is_websocket_upgrade(
+            &request.method,
+            request.version,
+            &request.headers,
+            &nominated,
+        );
+        let expects_continue = request.version == Version::HTTP_11
+            && request
+                .headers
+                .get(header::EXPECT)
+                .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        // An upgrade's body is not read before the `101`: after it, the client's bytes are the
+        // tunnel's.
+        let has_body = !websocket && !session.is_body_empty();
+        let header = match self.upstream_request(
+            engine,
+            session,
+            &nominated,
+            websocket,
+            has_body,
+            upstream_uri,
+            forwarded_prefix,
+        ) {
+            Ok(header) => header,
+            Err(error) => {
+                tracing::debug!(%error, "cannot build the upstream request");
+                return self
+                    .answer_error(session, GatewayError::BadRequest, closing)
+                    .await;
+            }
+        };
+        if has_body {
+            session.enable_retry_buffering();
+        }
+        let outgoing = Outgoing {
+            service: &runtime.services[service],
+            header: &header,
+            preserve_host: runtime.route(route).preserve_host,
+            client_ip: self.client_ip,
+            send_body: has_body,
+            expects_continue,
+        };
+        self.upstream_started = Some(Instant::now());
+        let exchanged = upstream::exchange(
+            &engine.pool,
+            &outgoing,
+            &mut self.tries,
+            session,
+            &mut self.effects,
+        )
+        .await;
+        match exchanged {
+            Ok(answered) => {
+                self.respond(engine, session, answered, websocket, closing)
+                    .await
+            }
+            Err(Failure::Answer(error)) => self.answer_error(session, error, closing).await,
+            Err(Failure::ClientGone) => Ending::Abort,
+        }
+    }
+
+    /// The upstream request: the client's, less its hop-by-hop headers and `Expect`, framed for
+    /// its body, with the forwarding headers, the plugins' headers and the rewritten URI. Always
+    /// HTTP/1.1, whatever the client spoke.
+    #[allow(clippy::too_many_arguments)]
+    fn upstream_request(
+        &self,
+        engine: &Engine,
+        session: &ServerSession,
+        nominated: &Nominations,
+        websocket: bool,
+        has_body: bool,
+        upstream_uri: Option<String>,
+        forwarded_prefix: Option<String>,
+    ) -> pingora::Result<RequestHeader> {
+        let request = session.req_header();
+        let mut header = request.clone();
+        let forwarded = forwarding::Forwarded {
+            // Set per try: it depends on the target.
+            host: None,
+            client_ip: self.client_ip.map(forwarding::ip_value),
+            port: server_port(session),
+            original_path: HeaderValue::from_str(request.uri.path()).ok(),
+            prefix: forwarded_prefix
+                .as_deref()
+                .and_then(|prefix| HeaderValue::from_str(prefix).ok()),
+            request_id: self.request_id.header_value(),
+        };
+        let keepalive = engine.pool.keeps_connections();
+        forwarding::edit_request(&mut header, 12, |headers| {
+            hop_by_hop::remove_hop_by_hop(headers, nominated);
+            headers.remove(header::EXPECT);
+            hop_by_hop::frame_request(headers, has_body);
+            hop_by_hop::set_upstream_connection(headers, websocket, keepalive);
+            // An HTTP/2 request names its host in `:authority`.
+            if !headers.contains_key(header::HOST)
+                && let Some(authority) = request.uri.authority()
+                && let Ok(host) = HeaderValue::from_str(authority.as_str())
+            {
+                headers.insert(header::HOST, host);
+            }
+            forwarded.apply(headers);
+            // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
+            self.effects.apply_to_upstream(headers);
+        })?;
+        let http2 = request.version == Version::HTTP_2;
+        header.set_version(Version::HTTP_11);
+        match upstream_uri {
+            Some(uri) => header.set_raw_path(uri.as_bytes())?,
+            None if http2 => {
+                let target = request
+                    .uri
+                    .path_and_query()
+                    .map_or("/", |target| target.as_str());
+                header.set_raw_path(target.as_bytes())?;
+            }
+            None => {}
+        }
+        Ok(header)
+    }
+
+    /// Passes the upstream's answer on: its head, then its body or the tunnel.
+    async fn respond(
+        &mut self,
+        engine: &Engine,
+        session: &mut ServerSession,
+        answered: Answered,
+        websocket: bool,
+        closing: bool,
+    ) -> Ending {
+        let Answered {
+            session: mut upstream,
+            addr,
+        } = answered;
+        let now = Instant::now();
+        self.upstream_answered = Some(now);
+        let Some(head) = upstream.resp_header() else {
+            return Ending::Abort;
+        };
+        let status = head.status.as_u16();
+        let switching = status == 101;
+        if switching && !websocket {
+            // A 101 that answers no upgrade request would turn the client's connection into
+            // a tunnel it never asked for.
+            upstream.shutdown().await;
+            return self
+                .answer_error(session, GatewayError::BadGateway, closing)
+                .await;
+        }
+        let runtime = self.runtime.clone();
+        let service = self.service.map(|index| &runtime.services[index]);
+        if let Some(service) = service
+            && let Some((pool, target)) = self.tries.passive(&service.destination)
+        {
+            health::record_response(pool, target, status);
+        }
+        let mut response = head.clone();
+        let upstream_started = self.upstream_started.unwrap_or(now);
+        let upstream_latency = millis(now.saturating_duration_since(upstream_started));
+        let proxy_latency = millis(upstream_started.saturating_duration_since(self.started));
+        let client_http10 = session.req_header().version == Version::HTTP_10;
+        let edited = forwarding::edit_response(&mut response, 4, |headers| {
+            hop_by_hop::clean_response(headers, switching, client_http10);
+            forwarding::answered(
+                headers,
+                upstream_latency,
+                proxy_latency,
+                self.request_id.header_value(),
+            );
+            // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
+            self.effects.apply_to_response(headers);
+        });
+        if edited.is_err() {
+            return self
+                .answer_error(session, GatewayError::BadGateway, closing)
+                .await;
+        }
+        if closing {
+            session.set_keepalive(None);
+        }
+        self.status = status;
+        if session
+            .write_response_header(Box::new(response))
+            .await
+            .is_err()
+        {
+            return Ending::Abort;
+        }
+        if switching {
+            let idle = service.map_or(Duration::from_secs(60), |service| {
+                service.service.read_timeout
+            });
+            tunnel::pipe(session, &mut upstream, idle).await;
+            return Ending::Abort;
+        }
+        loop {
+            match upstream.read_body_bytes().await {
+                Ok(Some(chunk)) => {
+                    // An empty chunk written to a chunked body would end it.
+                    if !chunk.is_empty() && session.write_response_body(chunk, false).await.is_err()
+                    {
+                        return Ending::Abort;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    // The client has the head already: breaking its connection off is the
+                    // only way left to tell it the body is incomplete.
+                    tracing::debug!(target = %addr, %error, "upstream failed mid-body");
+                    if let Some(service) = service
+                        && let Some((pool, target)) = self.tries.passive(&service.destination)
+                    {
+                        let timeout = error.etype() == &ErrorType::ReadTimedout;
+                        health::record_error(pool, target, timeout);
+                    }
+                    return Ending::Abort;
+                }
+            }
+        }
+        upstream.respect_keepalive();
+        if let Some(stream) = upstream.reuse().await {
+            engine.pool.put(addr, stream);
+        }
+        Ending::Finish
+    }
+
+    async fn answer_error(
+        &mut self,
+        session: &mut ServerSession,
+        error: GatewayError,
+        closing: bool,
+    ) -> Ending {
+        let response = error.response(&self.request_id);
+        self.answer(session, &response, closing).await
+    }
+
+    /// Answers with one of the gateway's own responses.
+    async fn answer(
+        &mut self,
+        session: &mut ServerSession,
+        response: &LocalResponse,
+        closing: bool,
+    ) -> Ending {
+        self.status = response.status;
+        let context = answer::Context {
+            request_id: &self.request_id,
+            started: self.started,
+            effects: &self.effects,
+            closing,
+        };
+        match answer::answer(session, response, &context).await {
+            Ok(()) => Ending::Finish,
+            Err(error) => {
+                tracing::debug!(%error, "cannot send the gateway's answer");
+                Ending::Abort
+            }
+        }
+    }
+
+    /// Metrics and the access log line.
+    fn report(&self, engine: &Engine, session: &ServerSession) {
+        let now = Instant::now();
+        let proxied = self.upstream_answered.is_some();
+        let request_ms = ms_f64(now.saturating_duration_since(self.started));
+        let upstream_ms = self
+            .upstream_started
+            .zip(self.upstream_answered)
+            .map(|(start, end)| ms_f64(end.saturating_duration_since(start)));
+        let proxy_ms = self
+            .upstream_started
+            .map(|start| ms_f64(start.saturating_duration_since(self.started)));
+        let runtime = self.runtime.as_ref();
+        metrics().request_finished(
+            self.route
+                .and_then(|route| runtime.route_metrics.get(route)),
+            &Observation {
+                status: self.status,
+                source: if proxied {
+                    Source::Service
+                } else {
+                    Source::Gateway
+                },
+                request_ms,
+                upstream_ms,
+                proxy_ms,
+            },
+        );
+        if !engine.access_log.enabled() {
+            return;
+        }
+        let request = session.req_header();
+        engine.access_log.write(&Entry {
+            request_id: self.request_id.as_str(),
+            correlation_id: None,
+            client_ip: self.client_ip,
+            method: request.method.as_str(),
+            uri: request
+                .uri
+                .path_and_query()
+                .map_or("/", |path_and_query| path_and_query.as_str()),
+            status: self.status,
+            route: self.route.map(|route| runtime.route(route).name.as_str()),
+            service: self
+                .service
+                .map(|service| runtime.services[service].service.name.as_str()),
+            target: self.tries.active.as_ref().map(|guard| guard.state().addr),
+            tries: self.tries.count,
+            request_ms,
+            upstream_ms,
+            proxy_ms,
+            bytes_received: session.body_bytes_read(),
+            bytes_sent: session.body_bytes_sent(),
+        });
+    }
+}

@@ -1,0 +1,113 @@
+//! Idle upstream connections, kept per target address for reuse: Kong's
+//! `upstream_keepalive_pool_size` connections per target at most, each dropped after
+//! `upstream_idle_timeout`. A connection goes back only after its response was read to the end on
+//! a connection both sides keep alive (the engine asks the client codec); one taken out is
+//! checked for EOF or stray bytes first, which costs no syscall while the socket is quiet.
+//!
+//! A plain list behind a mutex, where Pingora's own pool spawns a task to watch each idle
+//! connection: the pool is touched twice per proxied request, so it stays this small.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use futures::FutureExt;
+use pingora::{
+    Result, connectors::TransportConnector, protocols::Stream, upstreams::peer::HttpPeer,
+};
+use tokio::io::AsyncReadExt;
+
+/// A connection to an upstream target and whether it came from the pool.
+pub struct Connection {
+    /// The connected stream.
+    pub stream: Stream,
+    /// Taken from the pool: the upstream may have closed it meanwhile, which a failed first write
+    /// or read shows (such a failure is retried and not held against the target).
+    pub reused: bool,
+}
+
+/// Connects to upstream targets and keeps their idle connections.
+pub struct Pool {
+    connector: TransportConnector,
+    idle: Mutex<HashMap<SocketAddr, Vec<(Stream, Instant)>>>,
+    /// Idle connections kept per target; 0 keeps none.
+    size: usize,
+    /// How long an idle connection is kept.
+    idle_timeout: Duration,
+}
+
+impl Pool {
+    /// A pool of at most `size` idle connections per target, each kept for `idle_timeout`.
+    pub fn new(size: usize, idle_timeout: Duration) -> Self {
+        Self {
+            connector: TransportConnector::new(None),
+            idle: Mutex::new(HashMap::new()),
+            size,
+            idle_timeout,
+        }
+    }
+
+    /// Whether connections are kept at all (Kong's `upstream_keepalive_pool_size: 0` turns
+    /// upstream keepalive off).
+    pub fn keeps_connections(&self) -> bool {
+        self.size > 0
+    }
+
+    /// An idle connection to `peer`'s address that is still open, else a new one (within the
+    /// peer's connect timeout).
+    pub async fn connect(&self, peer: &HttpPeer, addr: SocketAddr) -> Result<Connection> {
+        while let Some(mut stream) = self.take_idle(addr) {
+            if still_open(&mut stream) {
+                return Ok(Connection {
+                    stream,
+                    reused: true,
+                });
+            }
+        }
+        let stream = self.connector.new_stream(peer).await?;
+        Ok(Connection {
+            stream,
+            reused: false,
+        })
+    }
+
+    /// The newest idle connection to `addr` that has not outlived the idle timeout.
+    fn take_idle(&self, addr: SocketAddr) -> Option<Stream> {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = idle.get_mut(&addr)?;
+        let now = Instant::now();
+        // The oldest are first: drop the ones that waited too long.
+        let expired = list
+            .iter()
+            .take_while(|(_, since)| now.saturating_duration_since(*since) > self.idle_timeout)
+            .count();
+        list.drain(..expired);
+        list.pop().map(|(stream, _)| stream)
+    }
+
+    /// Keeps `stream` for the next request to `addr`, unless the pool for it is full.
+    pub fn put(&self, addr: SocketAddr, stream: Stream) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let list = idle.entry(addr).or_default();
+        if list.len() < self.size {
+            list.push((stream, Instant::now()));
+        }
+    }
+}
+
+/// An idle connection with nothing to read is open; EOF or stray bytes mean it is not.
+fn still_open(stream: &mut Stream) -> bool {
+    let mut byte = [0u8; 1];
+    tokio::task::unconstrained(stream.read(&mut byte))
+        .now_or_never()
+        .is_none()
+}

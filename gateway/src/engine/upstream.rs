@@ -1,0 +1,330 @@
+//! The upstream exchange: pick a target (the balancer, skipping targets this request already
+//! tried), connect (a pooled connection or a new one, within the service's connect timeout), send
+//! the request header and body (within the write timeout), and read the answer's head (within
+//! the read timeout), trying another target within the service's `retries` when that is safe.
+//!
+//! What is safe to try again (nginx's `proxy_next_upstream error timeout`, as Kong): a failed
+//! connect, always (nothing was sent); a failure after sending, when the request's body can be
+//! sent again (none, or all of it still in the 64 KiB retry buffer) and the method is idempotent
+//! or the connection was a pooled one the upstream had already closed.
+//!
+//! Passive health checks count only what the target did: a failed connect, a broken or timed-out
+//! exchange on a fresh connection, the answer's status. A pooled connection found closed, a
+//! client that stops sending its body and a body over `request-size-limiting` count for nothing.
+
+use std::net::SocketAddr;
+
+use http::{HeaderValue, header};
+use pingora::{
+    Error, ErrorType,
+    http::RequestHeader,
+    protocols::http::{ServerSession, v1::client::HttpSession},
+    upstreams::peer::HttpPeer,
+};
+
+use super::pool::Pool;
+use crate::{
+    balancer::{ActiveGuard, TargetState},
+    health,
+    plugins::Effects,
+    responses::GatewayError,
+    runtime::{Destination, ServiceRuntime, UpstreamRuntime},
+};
+
+/// Most targets one request may try; bounded so [`Tries`] never allocates.
+pub const MAX_TRIES: usize = 16;
+
+/// The targets a request tried, and the one it is on.
+#[derive(Default)]
+pub struct Tries {
+    tried: [usize; MAX_TRIES],
+    /// Targets tried so far (connects attempted).
+    pub count: usize,
+    /// Counts this request on its current target while it is in flight (least-connections).
+    pub active: Option<ActiveGuard>,
+}
+
+impl Tries {
+    fn tried(&self) -> &[usize] {
+        &self.tried[..self.count.min(MAX_TRIES)]
+    }
+
+    fn record(&mut self, balancer_index: Option<usize>, state: &std::sync::Arc<TargetState>) {
+        if let Some(index) = balancer_index
+            && self.count < MAX_TRIES
+        {
+            self.tried[self.count] = index;
+        }
+        self.count += 1;
+        self.active = Some(ActiveGuard::new(state.clone()));
+    }
+
+    /// The current target and its upstream, when that upstream runs passive checks.
+    pub fn passive<'a>(
+        &'a self,
+        destination: &'a Destination,
+    ) -> Option<(&'a UpstreamRuntime, &'a TargetState)> {
+        let Destination::Upstream(upstream) = destination else {
+            return None;
+        };
+        upstream
+            .passive_checks
+            .then(|| Some((upstream.as_ref(), self.active.as_ref()?.state().as_ref())))
+            .flatten()
+    }
+}
+
+/// Why the exchange ended without an answer to pass on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The gateway answers this itself (502, 503, 504, 413, 408, 400).
+    Answer(GatewayError),
+    /// The client went away: nothing to answer.
+    ClientGone,
+}
+
+/// One request as every try sends it.
+pub struct Outgoing<'a> {
+    /// The service it goes to.
+    pub service: &'a ServiceRuntime,
+    /// The upstream request header, `Host` aside (set per target unless `preserve_host`).
+    pub header: &'a RequestHeader,
+    /// Keep the client's `Host` (the route's `preserve_host`).
+    pub preserve_host: bool,
+    /// What consistent hashing on the client's address hashes.
+    pub client_ip: Option<std::net::IpAddr>,
+    /// Send the client's body (not for an upgrade, whose bytes after a `101` are the tunnel's).
+    pub send_body: bool,
+    /// The client waits for `100 Continue` before it sends its body.
+    pub expects_continue: bool,
+}
+
+/// An upstream that answered: its session with the response head read, and its address.
+pub struct Answered {
+    /// The client codec, positioned at the response body.
+    pub session: HttpSession,
+    /// The target's address (where the connection goes back to the pool).
+    pub addr: SocketAddr,
+}
+
+/// What went wrong while sending.
+enum Broken {
+    Upstream(Box<Error>),
+    Client(Box<Error>),
+    TooLarge,
+}
+
+/// Sends `outgoing` to a target and reads the answer's head, trying other targets while
+/// [`module docs`](self) allow.
+pub async fn exchange(
+    pool: &Pool,
+    outgoing: &Outgoing<'_>,
+    tries: &mut Tries,
+    client: &mut ServerSession,
+    effects: &mut Effects,
+) -> Result<Answered, Failure> {
+    let settings = &outgoing.service.service;
+    let retries = settings.retries as usize;
+    loop {
+        let (addr, host) = pick(outgoing, tries, client)?;
+        let first = tries.count == 1;
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        peer.options.connection_timeout = Some(settings.connect_timeout);
+        let connection = match pool.connect(&peer, addr).await {
+            Ok(connection) => connection,
+            Err(error) => {
+                let timeout = error.etype() == &ErrorType::ConnectTimedout;
+                if let Some((upstream, target)) = tries.passive(&outgoing.service.destination) {
+                    health::record_error(upstream, target, timeout);
+                }
+                tracing::debug!(target = %addr, tries = tries.count, %error, "connect failed");
+                if tries.count <= retries {
+                    continue;
+                }
+                return Err(Failure::Answer(if timeout {
+                    GatewayError::Timeout
+                } else {
+                    GatewayError::BadGateway
+                }));
+            }
+        };
+        let mut upstream = HttpSession::new_with_options(connection.stream, &peer);
+        upstream.read_timeout = Some(settings.read_timeout);
+        upstream.write_timeout = Some(settings.write_timeout);
+        let mut header = Box::new(outgoing.header.clone());
+        if let Some(host) = host.filter(|_| !outgoing.preserve_host) {
+            header.insert_header(header::HOST, host).ok();
+        }
+        let sent = send(&mut upstream, header, client, effects, outgoing, first).await;
+        let result = match sent {
+            Ok(()) => read_head(&mut upstream, client).await,
+            Err(broken) => Err(broken),
+        };
+        let error = match result {
+            Ok(()) => {
+                return Ok(Answered {
+                    session: upstream,
+                    addr,
+                });
+            }
+            Err(Broken::Client(error)) => return Err(client_failure(&error)),
+            Err(Broken::TooLarge) => return Err(Failure::Answer(GatewayError::PayloadTooLarge)),
+            Err(Broken::Upstream(error)) => error,
+        };
+        let timeout = matches!(
+            error.etype(),
+            ErrorType::ReadTimedout | ErrorType::WriteTimedout
+        );
+        // A pooled connection that fails before any answer was most likely closed by the
+        // upstream while idle: not the target's fault, and the request never reached it.
+        let stale = connection.reused && !timeout;
+        if !stale && let Some((upstream, target)) = tries.passive(&outgoing.service.destination) {
+            health::record_error(upstream, target, timeout);
+        }
+        tracing::debug!(target = %addr, tries = tries.count, stale, %error, "upstream exchange failed");
+        let replayable =
+            !outgoing.send_body || client.is_body_done() && !client.retry_buffer_truncated();
+        let idempotent = outgoing.header.method.is_idempotent();
+        if tries.count <= retries && replayable && (idempotent || stale) {
+            continue;
+        }
+        return Err(Failure::Answer(if timeout {
+            GatewayError::Timeout
+        } else {
+            GatewayError::BadGateway
+        }));
+    }
+}
+
+/// A client-side failure: a body that stopped arriving within the read timeout gets 408, any
+/// other (a closed connection, a broken chunk) nothing or 400.
+fn client_failure(error: &Error) -> Failure {
+    match error.etype() {
+        ErrorType::ReadTimedout => Failure::Answer(GatewayError::RequestTimeout),
+        ErrorType::InvalidHTTPHeader | ErrorType::InvalidH2 => {
+            Failure::Answer(GatewayError::BadRequest)
+        }
+        _ => Failure::ClientGone,
+    }
+}
+
+/// The next target for `outgoing` and the `Host` it gets; Kong's 503s when there is none.
+fn pick(
+    outgoing: &Outgoing<'_>,
+    tries: &mut Tries,
+    client: &ServerSession,
+) -> Result<(SocketAddr, Option<HeaderValue>), Failure> {
+    match &outgoing.service.destination {
+        Destination::Upstream(upstream) => {
+            if upstream.below_threshold() {
+                return Err(Failure::Answer(GatewayError::NoPeer));
+            }
+            let ip_bytes = outgoing.client_ip.map(ip_octets);
+            let key = upstream.hash_key(
+                client.req_header(),
+                ip_bytes.as_ref().map(|(bytes, len)| &bytes[..*len]),
+            );
+            let Some(index) = upstream.balancer.select(key, tries.tried()) else {
+                return Err(Failure::Answer(if tries.count == 0 {
+                    GatewayError::NoPeer
+                } else {
+                    GatewayError::BadGateway
+                }));
+            };
+            let target = &upstream.balancer.targets()[index];
+            tries.record(Some(index), &target.state);
+            Ok((target.state.addr, upstream.host_headers.get(index).cloned()))
+        }
+        Destination::Single {
+            target: Some(target),
+            host_header,
+        } => {
+            tries.record(None, target);
+            Ok((target.addr, Some(host_header.clone())))
+        }
+        Destination::Single { target: None, .. } => {
+            Err(Failure::Answer(GatewayError::NameResolution))
+        }
+    }
+}
+
+/// Writes the request header and body: on the first try the client's body as it arrives (kept
+/// in the retry buffer up to 64 KiB, counted against `request-size-limiting`), on a later try
+/// the retry buffer.
+async fn send(
+    upstream: &mut HttpSession,
+    header: Box<RequestHeader>,
+    client: &mut ServerSession,
+    effects: &mut Effects,
+    outgoing: &Outgoing<'_>,
+    first: bool,
+) -> Result<(), Broken> {
+    upstream
+        .write_request_header(header)
+        .await
+        .map_err(Broken::Upstream)?;
+    if outgoing.send_body {
+        if first {
+            if outgoing.expects_continue && !client.is_body_done() {
+                client
+                    .write_continue_response()
+                    .await
+                    .map_err(Broken::Client)?;
+            }
+            while let Some(chunk) = client.read_request_body().await.map_err(Broken::Client)? {
+                // An empty chunk written to a chunked body would end it ("0\r\n\r\n").
+                if chunk.is_empty() {
+                    continue;
+                }
+                if !effects.count_body(chunk.len()) {
+                    return Err(Broken::TooLarge);
+                }
+                upstream
+                    .write_body(&chunk)
+                    .await
+                    .map_err(Broken::Upstream)?;
+            }
+        } else if let Some(body) = client.get_retry_buffer() {
+            upstream.write_body(&body).await.map_err(Broken::Upstream)?;
+        }
+    }
+    upstream.finish_body().await.map_err(Broken::Upstream)?;
+    Ok(())
+}
+
+/// Reads the answer's head: `100 Continue` is dropped (the gateway answered the client's
+/// `Expect` itself), other interim answers (`102`, `103`) are passed on, and a `101` or a final
+/// status ends the head.
+async fn read_head(upstream: &mut HttpSession, client: &mut ServerSession) -> Result<(), Broken> {
+    loop {
+        upstream.read_response().await.map_err(Broken::Upstream)?;
+        let Some(head) = upstream.resp_header() else {
+            return Err(Broken::Upstream(Error::explain(
+                ErrorType::InvalidHTTPHeader,
+                "no response header after reading one",
+            )));
+        };
+        match head.status.as_u16() {
+            100 => {}
+            102..=199 => {
+                client
+                    .write_response_header(Box::new(head.clone()))
+                    .await
+                    .map_err(Broken::Client)?;
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The octets of an IP, on the stack.
+fn ip_octets(ip: std::net::IpAddr) -> ([u8; 16], usize) {
+    let mut bytes = [0u8; 16];
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            bytes[..4].copy_from_slice(&v4.octets());
+            (bytes, 4)
+        }
+        std::net::IpAddr::V6(v6) => (v6.octets(), 16),
+    }
+}
