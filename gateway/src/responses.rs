@@ -64,6 +64,8 @@ pub enum GatewayError {
     BadRequest,
     /// 400: a header line or the whole header block is too large (nginx's 494, sent as 400).
     HeaderTooLarge,
+    /// 414: a request target over 8 KiB (nginx's answer).
+    UriTooLong,
     /// 408: the client stopped sending its request body.
     RequestTimeout,
     /// 405: a method the gateway does not proxy (`CONNECT`).
@@ -89,6 +91,7 @@ impl GatewayError {
             Self::Timeout => (504, "The upstream server is timing out"),
             Self::BadRequest => (400, "Bad request"),
             Self::HeaderTooLarge => (400, "Request header or cookie too large"),
+            Self::UriTooLong => (414, "Request-URI Too Large"),
             Self::RequestTimeout => (408, "Request timeout"),
             Self::MethodNotAllowed => (405, "Method not allowed"),
             Self::Internal => (500, "An unexpected error occurred"),

@@ -19,6 +19,8 @@ use crate::{
 const MAX_HEADER_FIELD_BYTES: usize = 16 * 1024;
 /// Largest header block accepted.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Longest request target accepted (nginx's request line must fit one 8 KiB buffer: 414).
+const MAX_TARGET_BYTES: usize = 8 * 1024;
 
 /// What [`decide`] decided.
 pub enum Decision {
@@ -55,6 +57,9 @@ pub async fn decide(
         route,
         response: error.response(request_id),
     };
+    if request.raw_path().len() > MAX_TARGET_BYTES {
+        return answer(None, GatewayError::UriTooLong);
+    }
     if headers_too_large(request) {
         return answer(None, GatewayError::HeaderTooLarge);
     }

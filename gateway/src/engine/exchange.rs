@@ -52,6 +52,8 @@ pub async fn serve(
     if !read_head(&mut session, shutdown).await {
         return None;
     }
+    // Requests a client sends before reading the previous answer are answered in order.
+    session.set_pipelining_enabled(true);
     let mut exchange = Exchange::start(engine.state.load_full(), client_ip(&session));
     let ending = exchange.run(engine, &mut session, shutdown).await;
     exchange.report(engine, &session);
@@ -175,6 +177,16 @@ impl Exchange {
         if session.req_header().method == Method::CONNECT {
             return self
                 .answer_error(session, GatewayError::MethodNotAllowed, closing)
+                .await;
+        }
+        let ambiguous = hop_by_hop::ambiguous_framing(&session.req_header().headers, || {
+            session
+                .as_http1()
+                .map(|http1| http1.get_headers_raw_bytes())
+        });
+        if ambiguous {
+            return self
+                .answer_error(session, GatewayError::BadRequest, true)
                 .await;
         }
         let nominated = match hop_by_hop::nominations(&session.req_header().headers) {

@@ -4,6 +4,7 @@
 //! counts as a WebSocket upgrade. RFC 9110 section 7.6.1 and RFC 9112; the same rules as nginx and
 //! pingora-proxy's `proxy_common.rs`.
 
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Version, header};
 
 /// Most `Connection` tokens accepted on one request: bounds the work a request can cause.
@@ -106,6 +107,28 @@ pub fn nominations(headers: &HeaderMap) -> Result<Nominations, Refusal> {
         nominations.len += 1;
     }
     Ok(nominations)
+}
+
+/// Whether a request's framing is ambiguous, which nginx refuses with 400 and so does the
+/// gateway (the request-smuggling shapes): a `Content-Length` that is not one plain number (two
+/// headers, `5, 5`, a sign), or `Content-Length` beside `Transfer-Encoding`. The server codec
+/// drops the `Content-Length` of the latter before the engine sees the header, so the raw head
+/// (`raw_head`, asked only when `Transfer-Encoding` is present) tells.
+pub fn ambiguous_framing(headers: &HeaderMap, raw_head: impl FnOnce() -> Option<Bytes>) -> bool {
+    let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
+    if let Some(length) = lengths.next()
+        && (lengths.next().is_some()
+            || length.is_empty()
+            || !length.as_bytes().iter().all(u8::is_ascii_digit))
+    {
+        return true;
+    }
+    headers.contains_key(header::TRANSFER_ENCODING)
+        && raw_head().is_some_and(|head| {
+            head.split(|byte| *byte == b'\n')
+                .skip(1)
+                .any(|line| line.len() > 15 && line[..15].eq_ignore_ascii_case(b"content-length:"))
+        })
 }
 
 /// Removes the standard hop-by-hop headers and the `nominated` ones.
@@ -281,6 +304,28 @@ mod tests {
         let mut map = HeaderMap::new();
         set_upstream_connection(&mut map, false, true);
         assert!(map.is_empty());
+    }
+
+    #[test]
+    fn ambiguous_framing_is_recognised() {
+        let ambiguous = |pairs: &[(&'static str, &str)], raw: &str| {
+            let raw = Bytes::copy_from_slice(raw.as_bytes());
+            ambiguous_framing(&headers(pairs), || Some(raw))
+        };
+        assert!(!ambiguous(&[("content-length", "5")], ""));
+        assert!(!ambiguous(&[], ""));
+        assert!(ambiguous(&[("content-length", "5, 5")], ""));
+        assert!(ambiguous(
+            &[("content-length", "5"), ("content-length", "5")],
+            ""
+        ));
+        assert!(ambiguous(&[("content-length", "+5")], ""));
+        assert!(ambiguous(&[("content-length", "")], ""));
+        let both = "POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(ambiguous(&[("transfer-encoding", "chunked")], both));
+        let chunked =
+            "POST / HTTP/1.1\r\nX-Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(!ambiguous(&[("transfer-encoding", "chunked")], chunked));
     }
 
     #[test]

@@ -196,15 +196,15 @@ pub async fn exchange(
     }
 }
 
-/// A client-side failure: a body that stopped arriving within the read timeout gets 408, any
-/// other (a closed connection, a broken chunk) nothing or 400.
+/// A client-side failure: a body that stopped arriving within the read timeout gets 408, a
+/// closed or broken connection nothing, a malformed body (a bad chunk) 400.
 fn client_failure(error: &Error) -> Failure {
     match error.etype() {
         ErrorType::ReadTimedout => Failure::Answer(GatewayError::RequestTimeout),
-        ErrorType::InvalidHTTPHeader | ErrorType::InvalidH2 => {
-            Failure::Answer(GatewayError::BadRequest)
+        ErrorType::ConnectionClosed | ErrorType::ReadError | ErrorType::WriteError => {
+            Failure::ClientGone
         }
-        _ => Failure::ClientGone,
+        _ => Failure::Answer(GatewayError::BadRequest),
     }
 }
 

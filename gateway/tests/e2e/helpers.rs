@@ -367,3 +367,87 @@ pub fn fixture(name: &str) -> String {
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
+
+/// Where nginx is installed: the first `nginx` on `PATH`, else `/usr/sbin/nginx`; `None` when it
+/// is not installed.
+pub fn nginx_binary() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .map(|dir| dir.join("nginx"))
+        .chain([PathBuf::from("/usr/sbin/nginx")])
+        .find(|candidate| candidate.is_file())
+}
+
+/// nginx as a reverse proxy, configured as `cargo xtask bench` configures it (`proxy_nginx`):
+/// `/svc/` → `upstream` with the prefix stripped, HTTP/1.1 with `Connection ""` and idle upstream
+/// connections kept, no access log; one worker, every file it writes inside a temp dir. The
+/// reference the gateway is compared against.
+pub struct Nginx {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    pub process: ChildGuard,
+}
+
+impl Nginx {
+    /// Starts `binary` in front of `upstream` on a free port and waits until it listens.
+    pub fn start(binary: &std::path::Path, upstream: SocketAddr) -> Self {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        // Run as root, nginx's worker switches to `nobody`, which must reach its temp dirs in here.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.path().display();
+        let temp_paths = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+            .iter()
+            .map(|kind| format!("    {kind}_temp_path {path}/tmp-{kind};"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let conf = [
+            "worker_processes 1;".to_owned(),
+            format!("pid {path}/nginx.pid;"),
+            format!("error_log {path}/error.log info;"),
+            "events { worker_connections 1024; }".to_owned(),
+            "http {".to_owned(),
+            "    access_log off;".to_owned(),
+            temp_paths,
+            format!("    upstream svc_pool {{ server {upstream}; keepalive 64; }}"),
+            "    server {".to_owned(),
+            format!("        listen 127.0.0.1:{port};"),
+            "        location /svc/ {".to_owned(),
+            "            proxy_pass http://svc_pool/;".to_owned(),
+            "            proxy_http_version 1.1;".to_owned(),
+            "            proxy_set_header Connection \"\";".to_owned(),
+            "        }".to_owned(),
+            "    }".to_owned(),
+            "}\n".to_owned(),
+        ]
+        .join("\n");
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut command = Command::new(binary);
+        command
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("startup-error.log"))
+            .arg("-c")
+            .arg(&conf_path)
+            .args(["-g", "daemon off;"]);
+        let process = ChildGuard::spawn("nginx", command).unwrap();
+        wait_for_tcp(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|err| panic!("nginx did not start: {err}\n{}", process.logs()));
+        Self { port, dir, process }
+    }
+
+    /// nginx's error log (at `info`: it names the reason of every request it refuses).
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}

@@ -6,6 +6,7 @@ mod admin;
 mod api_key;
 mod bad_input;
 mod balancing;
+mod conformance;
 mod health;
 mod helpers;
 mod plugins;
