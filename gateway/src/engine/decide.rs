@@ -89,7 +89,9 @@ pub async fn decide(
             route: &route.name,
             service: &service.name,
         };
-        if let Flow::Respond(response) = chain.access(&access, effects).await {
+        // Boxed: the plugins' futures would otherwise be part of every request's future, also
+        // on routes without plugins, and moved with it.
+        if let Flow::Respond(response) = Box::pin(chain.access(&access, effects)).await {
             return Decision::Respond {
                 route: Some(route_index),
                 response,

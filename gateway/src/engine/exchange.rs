@@ -414,7 +414,8 @@ impl Exchange {
             let idle = service.map_or(Duration::from_secs(60), |service| {
                 service.service.read_timeout
             });
-            tunnel::pipe(session, &mut upstream, idle).await;
+            // Boxed, as the gateway's own answers: rare paths kept out of every request's future.
+            Box::pin(tunnel::pipe(session, &mut upstream, idle)).await;
             return Ending::Abort;
         }
         loop {
@@ -472,7 +473,7 @@ impl Exchange {
             effects: &self.effects,
             closing,
         };
-        match answer::answer(session, response, &context).await {
+        match Box::pin(answer::answer(session, response, &context)).await {
             Ok(()) => Ending::Finish,
             Err(error) => {
                 tracing::debug!(%error, "cannot send the gateway's answer");

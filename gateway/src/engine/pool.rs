@@ -67,7 +67,8 @@ impl Pool {
                 });
             }
         }
-        let stream = self.connector.new_stream(peer).await?;
+        // Boxed: connecting is the rare path with keepalive, and its future is large.
+        let stream = Box::pin(self.connector.new_stream(peer)).await?;
         Ok(Connection {
             stream,
             reused: false,

@@ -128,29 +128,33 @@ impl ApiKeyAuth {
         crate::metrics::metrics().key_cache(cached.is_some());
         let verdict = match cached {
             Some(verdict) => verdict,
-            None => {
-                let owned = key.to_owned();
-                match self
-                    .verdicts
-                    .try_get_with(owned.clone(), self.verify(owned))
-                    .await
-                {
-                    Ok(verdict) => verdict,
-                    Err(err) => {
-                        tracing::warn!(error.message = %err, "API key verification failed");
-                        return Flow::Respond(responses::plugin_error(
-                            503,
-                            "API key verification is unavailable",
-                        ));
-                    }
+            // Boxed: the verification call's future (an HTTP client's) is large, and an unboxed
+            // one would make every request's future, cached or not, that much larger to move.
+            None => match Box::pin(self.verify_once(key)).await {
+                Ok(verdict) => verdict,
+                Err(err) => {
+                    tracing::warn!(error.message = %err, "API key verification failed");
+                    return Flow::Respond(responses::plugin_error(
+                        503,
+                        "API key verification is unavailable",
+                    ));
                 }
-            }
+            },
         };
         if verdict.status == 200 {
             Flow::Continue
         } else {
             Flow::Respond(LocalResponse::json(verdict.status, verdict.body))
         }
+    }
+
+    /// The verdict on `key` from the verification URLs, cached; concurrent checks of one key
+    /// share one call.
+    async fn verify_once(&self, key: &str) -> Result<Verdict, std::sync::Arc<VerificationFailed>> {
+        let owned = key.to_owned();
+        self.verdicts
+            .try_get_with(owned.clone(), self.verify(owned))
+            .await
     }
 
     /// Asks the verification URLs, starting at the next one in turn and failing over once.

@@ -8,7 +8,7 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::report::{Role, Row};
+use super::report::{Peer, Role, Row};
 
 /// The TTF the labels are drawn with (Debian: `fonts-dejavu-core`).
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
@@ -19,8 +19,11 @@ type Bar = (String, f64, RGBColor);
 fn colour(row: &Row) -> RGBColor {
     match row.role {
         Role::Direct => RGBColor(150, 150, 150),
-        Role::Nginx => RGBColor(0, 150, 57),
-        Role::Haproxy => RGBColor(30, 100, 200),
+        Role::Peer(Peer::Nginx) => RGBColor(0, 150, 57),
+        Role::Peer(Peer::Haproxy) => RGBColor(30, 100, 200),
+        Role::Peer(Peer::Envoy) => RGBColor(200, 40, 110),
+        Role::Peer(Peer::Traefik) => RGBColor(0, 160, 170),
+        Role::Peer(Peer::Caddy) => RGBColor(180, 150, 0),
         Role::Measured if row.name.contains("gateway") => RGBColor(230, 110, 20),
         Role::Measured => RGBColor(140, 80, 170),
     }

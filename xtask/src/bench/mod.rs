@@ -1,14 +1,17 @@
-//! `cargo xtask bench`: the gateway side by side with nginx and HAProxy, in one run.
+//! `cargo xtask bench`: the gateway side by side with nginx, HAProxy, Envoy, Traefik and Caddy, in
+//! one run.
 //!
 //! In front of the same two upstream servers (one nginx process), drives `oha` against the
-//! upstreams directly, nginx and HAProxy configured as equivalent proxies (prefix strip, round
-//! robin, upstream keepalive), two Pingora baselines (loadtest/baselines: `bare_proxy`, what
-//! Pingora's `ProxyHttp` engine costs; `core_proxy`, Pingora's HTTP/1 codec without that engine,
-//! the floor under the gateway's own engine), and the gateway: plain proxy and with the apikey
-//! plugin. Then end-to-end blog reads
-//! (`/blog/list/latest`) through nginx, HAProxy and the gateway in front of the real stack (2 auth +
-//! 2 blog replicas, NATS, Redis, started as `cargo xtask up` does). Every target runs once per
-//! round, in turn; the table reports medians. Proxies get equal worker counts (`--workers`).
+//! upstreams directly; the peer proxies, configured as equivalent proxies (prefix strip, round
+//! robin, upstream keepalive, no access log): nginx and HAProxy (required), Envoy, Traefik and
+//! Caddy (each where installed; skipped, and said so, where not); two Pingora baselines
+//! (loadtest/baselines: `bare_proxy`, what Pingora's `ProxyHttp` engine costs; `core_proxy`,
+//! Pingora's HTTP/1 codec without that engine, the floor under the gateway's own engine); and the
+//! gateway: plain proxy and with the apikey plugin. Then end-to-end blog reads
+//! (`/blog/list/latest`) through the same peers and the gateway in front of the real stack
+//! (2 auth + 2 blog replicas, NATS, Redis, started as `cargo xtask up` does). Every target runs
+//! once per round, in turn; the table reports medians and ratios to every peer. Proxies get equal
+//! worker counts (`--workers`).
 //! Last, reload under load: 100 rewrites of the gateway's config during one run.
 //!
 //! Writes `loadtest/results/<date>.md` and `<date>.png` (`<date>-<n>-workers.*` at other worker
@@ -20,6 +23,7 @@
 mod chart;
 mod http;
 mod oha;
+mod peers;
 mod procstat;
 mod proxies;
 mod report;
@@ -41,7 +45,7 @@ use crate::{
     which, workspace_root,
 };
 use proxies::{GatewayService, GatewaySpec, ProxySpec, UpstreamPorts};
-use report::{Role, Row};
+use report::{Peer, Role, Row};
 
 /// How many times the reload scenario rewrites the gateway's config.
 const RELOAD_REWRITES: usize = 100;
@@ -56,8 +60,8 @@ const BLOG_PATH: &str = "/list/latest?page=1&limit=10";
 /// Options of `cargo xtask bench` (its command line).
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
-    /// Workers of every proxy: nginx worker_processes, HAProxy nbthread, gateway threads, the
-    /// Pingora baselines' threads.
+    /// Workers of every proxy: nginx worker_processes, HAProxy nbthread, Envoy --concurrency,
+    /// Traefik and Caddy GOMAXPROCS, gateway threads, the Pingora baselines' threads.
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
     /// Rounds; each runs every target once, in turn.
@@ -117,6 +121,10 @@ struct Tools {
     oha: PathBuf,
     nginx: PathBuf,
     haproxy: PathBuf,
+    /// The optional peers found (Envoy, Traefik, Caddy).
+    peers: Vec<peers::Found>,
+    /// Why each other optional peer has no row, one line each.
+    skipped: Vec<String>,
 }
 
 impl Tools {
@@ -146,11 +154,17 @@ impl Tools {
                 apt.join(" ")
             ));
         }
+        let (peers, skipped) = peers::find();
+        for line in &skipped {
+            println!("skipped {line}");
+        }
         match (oha, nginx, haproxy) {
             (Some(oha), Some(nginx), Some(haproxy)) => Ok(Self {
                 oha,
                 nginx,
                 haproxy,
+                peers,
+                skipped,
             }),
             _ => anyhow::bail!("the bench needs more tools:\n  {}", missing.join("\n  ")),
         }
@@ -243,7 +257,7 @@ fn run(
     children: &mut Children,
     stop: &AtomicBool,
 ) -> anyhow::Result<(PathBuf, anyhow::Result<PathBuf>)> {
-    let mut free = free_ports(24)?.into_iter();
+    let mut free = free_ports(32)?.into_iter();
     let mut port = move || free.next().expect("BUG: enough free ports were reserved");
     let upstreams = UpstreamPorts {
         replicas: [port(), port()],
@@ -297,6 +311,21 @@ fn run(
     let mut haproxy = Command::new(&tools.haproxy);
     haproxy.arg("-f").arg(&conf).arg("-db");
     let haproxy_pid = children.spawn("haproxy", haproxy)?;
+    // Every peer proxy: its port and the process measured.
+    let mut peer_procs = vec![
+        (Peer::Nginx, proxy_spec.listen, nginx_pid),
+        (Peer::Haproxy, haproxy_spec.listen, haproxy_pid),
+    ];
+    for found in &tools.peers {
+        let spec = ProxySpec {
+            listen: port(),
+            ..proxy_spec
+        };
+        let name = slug(found.peer.name());
+        let command = peers::command(found, &spec, &work.join(&name))?;
+        let pid = children.spawn(&name, command)?;
+        peer_procs.push((found.peer, spec.listen, pid));
+    }
 
     // The Pingora baselines take the same command line: listen, the two upstreams, threads.
     let baseline = |example: &str, listen: u16| {
@@ -354,34 +383,27 @@ fn run(
     let keyed_pid = children.spawn("gateway-apikey", gateway_command(&keyed_file))?;
 
     let bench_key = "bench-key".to_owned();
-    let mut targets = vec![
+    let mut targets = vec![target(
+        "upstream direct",
+        "svc",
+        Role::Direct,
+        upstreams.replicas[0],
+        "/ping",
+        None,
+        None,
+    )];
+    targets.extend(peer_procs.iter().map(|&(peer, listen, pid)| {
         target(
-            "upstream direct",
+            peer.name(),
             "svc",
-            Role::Direct,
-            upstreams.replicas[0],
-            "/ping",
-            None,
-            None,
-        ),
-        target(
-            "nginx",
-            "svc",
-            Role::Nginx,
-            proxy_spec.listen,
+            Role::Peer(peer),
+            listen,
             "/svc/ping",
             None,
-            Some(nginx_pid),
-        ),
-        target(
-            "HAProxy",
-            "svc",
-            Role::Haproxy,
-            haproxy_spec.listen,
-            "/svc/ping",
-            None,
-            Some(haproxy_pid),
-        ),
+            Some(pid),
+        )
+    }));
+    targets.extend([
         target(
             "bare Pingora",
             "svc",
@@ -418,7 +440,7 @@ fn run(
             Some(&bench_key),
             Some(keyed_pid),
         ),
-    ];
+    ]);
 
     if let Some((plan, api_key)) = &stack {
         let blog = GatewaySpec {
@@ -439,44 +461,35 @@ fn run(
         let blog_file = write_gateway_config(work, "gateway-blog", &blog)?;
         let blog_pid = children.spawn("gateway-blog", gateway_command(&blog_file))?;
         let path = format!("/blog{BLOG_PATH}");
-        targets.extend([
+        targets.push(target(
+            "blog: one replica direct",
+            "blog",
+            Role::Direct,
+            plan.blog_ports[0],
+            BLOG_PATH,
+            None,
+            None,
+        ));
+        targets.extend(peer_procs.iter().map(|&(peer, listen, pid)| {
             target(
-                "blog: one replica direct",
+                &format!("blog: {}", peer.name()),
                 "blog",
-                Role::Direct,
-                plan.blog_ports[0],
-                BLOG_PATH,
-                None,
-                None,
-            ),
-            target(
-                "blog: nginx",
-                "blog",
-                Role::Nginx,
-                proxy_spec.listen,
+                Role::Peer(peer),
+                listen,
                 &path,
                 None,
-                Some(nginx_pid),
-            ),
-            target(
-                "blog: HAProxy",
-                "blog",
-                Role::Haproxy,
-                haproxy_spec.listen,
-                &path,
-                None,
-                Some(haproxy_pid),
-            ),
-            target(
-                "blog: gateway + apikey",
-                "blog",
-                Role::Measured,
-                blog.listen,
-                &path,
-                Some(api_key),
-                Some(blog_pid),
-            ),
-        ]);
+                Some(pid),
+            )
+        }));
+        targets.push(target(
+            "blog: gateway + apikey",
+            "blog",
+            Role::Measured,
+            blog.listen,
+            &path,
+            Some(api_key),
+            Some(blog_pid),
+        ));
     }
 
     for target in &targets {
@@ -598,11 +611,17 @@ fn run(
     }
     let markdown = results.join(format!("{stem}.md"));
     let png = results.join(format!("{stem}.png"));
+    let peer_names: Vec<&str> = report::peers_present(&rows)
+        .into_iter()
+        .map(Peer::name)
+        .collect();
     let chart = chart::draw(
         &rows,
         &format!(
-            "gateway vs nginx vs HAProxy, {date}: {} worker(s), {} connections",
-            options.workers, options.connections
+            "gateway vs {}, {date}: {} worker(s), {} connections",
+            peer_names.join(", "),
+            options.workers,
+            options.connections
         ),
         &png,
     )
@@ -916,7 +935,7 @@ fn slug(name: &str) -> String {
         .collect()
 }
 
-/// The first line a command prints (stdout or stderr), or "unknown".
+/// The first non-empty line a command prints (stdout or stderr), or "unknown".
 fn version_of(program: &Path, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
@@ -930,7 +949,8 @@ fn version_of(program: &Path, args: &[&str]) -> String {
             };
             String::from_utf8_lossy(&text)
                 .lines()
-                .next()
+                .map(str::trim)
+                .find(|line| !line.is_empty())
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| "unknown".to_owned())
@@ -970,7 +990,7 @@ fn machine_facts(tools: &Tools) -> Vec<(&'static str, String)> {
     if !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty() {
         commit.push_str(" (with uncommitted changes)");
     }
-    vec![
+    let mut facts = vec![
         ("cores", format!("{cores} ({cpu})")),
         ("memory", memory),
         ("kernel", version_of(Path::new("uname"), &["-sr"])),
@@ -986,10 +1006,19 @@ fn machine_facts(tools: &Tools) -> Vec<(&'static str, String)> {
                 .unwrap_or_default()
                 .replace("HAProxy version ", ""),
         ),
+    ];
+    facts.extend(
+        tools
+            .peers
+            .iter()
+            .map(|found| (found.peer.name(), peers::version(found))),
+    );
+    facts.extend([
         ("oha", version_of(&tools.oha, &["--version"])),
         ("rustc", version_of(Path::new("rustc"), &["-V"])),
         ("gateway commit", commit),
-    ]
+    ]);
+    facts
 }
 
 fn results_document(
@@ -1022,8 +1051,9 @@ fn results_document(
          rounds, in % of the median; p50/p99: medians of the rounds' percentiles; errors: non-2xx \
          answers and failed requests, all rounds; RSS: peak resident memory of the proxy process \
          (nginx: master and workers) during its runs; CPU: its user+system time over the run, in % \
-         of one core (median). Ratios compare with nginx and HAProxy of the same group: rps ratio \
-         above 1 and p99 ratio below 1 are better.\n\n",
+         of one core (median). Ratios compare with each peer proxy (nginx, HAProxy, and Envoy, \
+         Traefik and Caddy where installed) of the same group: rps ratio above 1 and p99 ratio \
+         below 1 are better.\n\n",
     );
     doc.push_str(&reload_sentence(reload, options.connections));
     doc.push_str("\n\n## Setup\n\n");
@@ -1032,7 +1062,8 @@ fn results_document(
     }
     doc.push_str(&format!(
         "- settings: {} worker(s) for every proxy (nginx `worker_processes`, HAProxy `nbthread`, \
-         gateway `_gateway.threads`, the Pingora baselines' threads); {} round(s), each target {:.0} s per \
+         Envoy `--concurrency`, Traefik and Caddy `GOMAXPROCS`, gateway `_gateway.threads`, the \
+         Pingora baselines' threads); {} round(s), each target {:.0} s per \
          round with `oha -z {:.0}s -c {} -w` (HTTP/1.1 keepalive), targets in turn, the order rotated \
          each round; {} s warm-up per target first.\n",
         options.workers,
@@ -1048,8 +1079,23 @@ fn results_document(
          - nginx: `upstream pool` of both with `keepalive 64`, `location /svc/ { proxy_pass \
          http://pool/; proxy_http_version 1.1; proxy_set_header Connection \"\"; }`, `access_log off`.\n\
          - HAProxy: `balance roundrobin`, `http-request replace-path ^/svc(/.*)?$ \\1`, \
-         `http-reuse always`, `maxconn 4000`, no logging.\n\
-         - bare Pingora: `loadtest/baselines/src/bin/bare_proxy.rs`, a `ProxyHttp` with round robin and prefix \
+         `http-reuse always`, `maxconn 4000`, no logging.\n",
+    );
+    for peer in [Peer::Envoy, Peer::Traefik, Peer::Caddy] {
+        let line = if tools.peers.iter().any(|found| found.peer == peer) {
+            peer_configuration(peer).to_owned()
+        } else {
+            let why = tools
+                .skipped
+                .iter()
+                .find_map(|line| line.strip_prefix(&format!("{}: ", peer.name())))
+                .unwrap_or("not installed");
+            format!("not measured: {why}")
+        };
+        doc.push_str(&format!("- {}: {line}\n", peer.name()));
+    }
+    doc.push_str(
+        "- bare Pingora: `loadtest/baselines/src/bin/bare_proxy.rs`, a `ProxyHttp` with round robin and prefix \
          strip only; what Pingora's proxy engine itself costs, the floor for anything built on it.\n\
          - Pingora core, no ProxyHttp: `loadtest/baselines/src/bin/core_proxy.rs`, the same on \
          pingora-core's `HttpServerApp` (Pingora's listener, HTTP/1 codec and connector, a plain \
@@ -1062,7 +1108,7 @@ fn results_document(
     );
     if !options.no_blog {
         doc.push_str(&format!(
-            "- blog group: `GET /blog{BLOG_PATH}` (one published blog) through nginx, HAProxy and the \
+            "- blog group: `GET /blog{BLOG_PATH}` (one published blog) through every peer proxy and the \
              gateway (with the apikey plugin verifying the seeded key against the 2 auth replicas) \
              in front of the same 2 blog replicas (SQLite, Redis, NATS; started as `cargo xtask up` \
              does, fresh data under `data/bench/stack`); `blog: one replica direct` skips the proxy.\n"
@@ -1076,6 +1122,35 @@ fn results_document(
          numbers are low and the ratios are what to read.\n",
     );
     doc
+}
+
+/// How an optional peer is configured, for the results' setup list.
+fn peer_configuration(peer: Peer) -> &'static str {
+    match peer {
+        Peer::Envoy => {
+            "static bootstrap (`proxies::proxy_envoy`), `--concurrency` workers: a \
+             listener with `http_connection_manager` (HTTP/1), route `prefix: /svc/` with \
+             `prefix_rewrite: /` to a `ROUND_ROBIN` cluster of both servers (HTTP/1, Envoy's default \
+             connection pool, kept alive), no access log, no admin listener, \
+             `--disable-hot-restart`, `--log-level warn`; Envoy's default headers (`x-request-id`, \
+             `x-envoy-*`) left on."
+        }
+        Peer::Traefik => {
+            "file provider (`proxies::proxy_traefik`), entry point on the port by \
+             flag: router ``PathPrefix(`/svc/`)`` with a `stripPrefix` middleware (`/svc`), service \
+             `loadBalancer` over both servers (round robin; the default transport keeps up to 200 \
+             idle connections per server), no access log, `--log.level=ERROR`, no version check or \
+             usage reports, `GOMAXPROCS` workers."
+        }
+        Peer::Caddy => {
+            "Caddyfile (`proxies::proxy_caddy`): `admin off`, `auto_https off`, log \
+             level ERROR, site `http://:<port>` with `bind 127.0.0.1`, `handle_path /svc/* { \
+             reverse_proxy <both> { lb_policy round_robin; transport http { \
+             keepalive_idle_conns_per_host 64 } } }`, no access log (Caddy's default), \
+             `GOMAXPROCS` workers; `HOME` and `XDG_*` under `data/bench/caddy`."
+        }
+        Peer::Nginx | Peer::Haproxy => "",
+    }
 }
 
 #[cfg(test)]

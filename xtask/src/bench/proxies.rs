@@ -1,6 +1,7 @@
-//! The config files of the processes under test, as text: the upstream nginx, nginx and HAProxy as
-//! proxies equivalent to the gateway (same prefix strip, same round robin, upstream keepalive), and
-//! the gateway's own Kong-format file. Pure functions; the caller writes and starts them.
+//! The config files of the processes under test, as text: the upstream nginx; nginx, HAProxy, Envoy,
+//! Traefik and Caddy as proxies equivalent to the gateway (same prefix strip, same round robin,
+//! upstream keepalive, no access log); and the gateway's own Kong-format file. Pure functions; the
+//! caller writes and starts them.
 
 use std::{fmt::Write as _, path::Path};
 
@@ -58,7 +59,8 @@ pub fn upstream_nginx(dir: &Path, ports: UpstreamPorts) -> String {
 pub struct ProxySpec {
     /// The proxy's own port on 127.0.0.1.
     pub listen: u16,
-    /// nginx `worker_processes`, HAProxy `nbthread`, gateway `threads`.
+    /// nginx `worker_processes`, HAProxy `nbthread`, Envoy `--concurrency`, Traefik and Caddy
+    /// `GOMAXPROCS` (set by the caller: they are not in these files), gateway `threads`.
     pub workers: usize,
     /// `/svc/*` goes to these, prefix stripped.
     pub svc: [u16; 2],
@@ -130,6 +132,115 @@ pub fn proxy_haproxy(spec: &ProxySpec) -> String {
             ports[0], ports[1]
         );
     }
+    conf
+}
+
+/// The pools of a proxy: `svc`, and `blog` when the stack runs.
+fn pools(spec: &ProxySpec) -> impl Iterator<Item = (&'static str, [u16; 2])> {
+    [("svc", Some(spec.svc)), ("blog", spec.blog)]
+        .into_iter()
+        .filter_map(|(name, ports)| ports.map(|ports| (name, ports)))
+}
+
+/// Envoy's static bootstrap: one HTTP/1 listener, `/<pool>/` routed to a `ROUND_ROBIN` cluster with
+/// `prefix_rewrite: "/"`; HTTP/1 to the servers through Envoy's default connection pool (kept
+/// alive); no access log (none configured), no admin listener. Threads: `--concurrency`.
+pub fn proxy_envoy(spec: &ProxySpec) -> String {
+    let mut yaml = String::new();
+    let _ = write!(
+        yaml,
+        "static_resources:\n  listeners:\n  - name: proxy\n    address:\n      \
+         socket_address: {{ address: 127.0.0.1, port_value: {} }}\n    filter_chains:\n    \
+         - filters:\n      - name: envoy.filters.network.http_connection_manager\n        \
+         typed_config:\n          \"@type\": type.googleapis.com/envoy.extensions.filters.network.\
+         http_connection_manager.v3.HttpConnectionManager\n          stat_prefix: proxy\n          \
+         codec_type: HTTP1\n          route_config:\n            virtual_hosts:\n            \
+         - name: proxy\n              domains: [\"*\"]\n              routes:\n",
+        spec.listen
+    );
+    for (name, _) in pools(spec) {
+        let _ = writeln!(
+            yaml,
+            "              - match: {{ prefix: \"/{name}/\" }}\n                \
+             route: {{ cluster: {name}_pool, prefix_rewrite: \"/\" }}"
+        );
+    }
+    yaml.push_str(
+        "          http_filters:\n          - name: envoy.filters.http.router\n            \
+         typed_config:\n              \"@type\": type.googleapis.com/envoy.extensions.filters.http.\
+         router.v3.Router\n  clusters:\n",
+    );
+    for (name, ports) in pools(spec) {
+        let _ = write!(
+            yaml,
+            "  - name: {name}_pool\n    type: STATIC\n    lb_policy: ROUND_ROBIN\n    \
+             load_assignment:\n      cluster_name: {name}_pool\n      endpoints:\n      \
+             - lb_endpoints:\n"
+        );
+        for port in ports {
+            let _ = writeln!(
+                yaml,
+                "        - endpoint: {{ address: {{ socket_address: {{ address: 127.0.0.1, \
+                 port_value: {port} }} }} }}"
+            );
+        }
+    }
+    yaml
+}
+
+/// Traefik's dynamic configuration (file provider): per pool a router on `PathPrefix(`/<pool>/`)`,
+/// a `stripPrefix` middleware taking `/<pool>` off, and a `loadBalancer` service (round robin;
+/// Traefik's default transport keeps idle connections to the servers). The entry point `proxy`,
+/// log level and the rest are command-line flags, set by the caller.
+pub fn proxy_traefik(spec: &ProxySpec) -> String {
+    let mut yaml = String::from("http:\n  routers:\n");
+    for (name, _) in pools(spec) {
+        let _ = write!(
+            yaml,
+            "    {name}:\n      entryPoints: [proxy]\n      rule: \"PathPrefix(`/{name}/`)\"\n      \
+             middlewares: [{name}-strip]\n      service: {name}_pool\n"
+        );
+    }
+    yaml.push_str("  middlewares:\n");
+    for (name, _) in pools(spec) {
+        let _ = write!(
+            yaml,
+            "    {name}-strip:\n      stripPrefix:\n        prefixes: [\"/{name}\"]\n"
+        );
+    }
+    yaml.push_str("  services:\n");
+    for (name, ports) in pools(spec) {
+        let _ = write!(
+            yaml,
+            "    {name}_pool:\n      loadBalancer:\n        servers:\n"
+        );
+        for port in ports {
+            let _ = writeln!(yaml, "          - url: \"http://127.0.0.1:{port}\"");
+        }
+    }
+    yaml
+}
+
+/// Caddy's Caddyfile: no admin endpoint, no automatic HTTPS, errors only in its log (Caddy has no
+/// access log unless asked); one plain-HTTP site bound to 127.0.0.1, per pool `handle_path
+/// /<pool>/*` (strips the prefix) with a round-robin `reverse_proxy` keeping up to 64 idle
+/// connections per server. Threads: `GOMAXPROCS`, set by the caller.
+pub fn proxy_caddy(spec: &ProxySpec) -> String {
+    let mut conf = format!(
+        "{{\n\tadmin off\n\tauto_https off\n\tlog {{\n\t\tlevel ERROR\n\t}}\n}}\n\n\
+         http://:{} {{\n\tbind 127.0.0.1\n",
+        spec.listen
+    );
+    for (name, ports) in pools(spec) {
+        let _ = write!(
+            conf,
+            "\thandle_path /{name}/* {{\n\t\treverse_proxy 127.0.0.1:{} 127.0.0.1:{} {{\n\t\t\t\
+             lb_policy round_robin\n\t\t\ttransport http {{\n\t\t\t\t\
+             keepalive_idle_conns_per_host 64\n\t\t\t}}\n\t\t}}\n\t}}\n",
+            ports[0], ports[1]
+        );
+    }
+    conf.push_str("}\n");
     conf
 }
 
@@ -253,6 +364,84 @@ mod tests {
         );
         assert!(conf.contains("server blog2 127.0.0.1:8202\n"), "{conf}");
         assert!(conf.contains("http-reuse always"), "{conf}");
+    }
+
+    #[test]
+    fn envoy_rewrites_the_prefix_and_balances_round_robin() {
+        let conf = proxy_envoy(&spec(Some([8201, 8202])));
+        assert!(conf.contains("port_value: 9300 }"), "{conf}");
+        assert!(
+            conf.contains(
+                "- match: { prefix: \"/svc/\" }\n                \
+                 route: { cluster: svc_pool, prefix_rewrite: \"/\" }\n"
+            ),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("route: { cluster: blog_pool, prefix_rewrite: \"/\" }"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("  - name: svc_pool\n    type: STATIC\n    lb_policy: ROUND_ROBIN\n"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("socket_address: { address: 127.0.0.1, port_value: 8202 }"),
+            "{conf}"
+        );
+        assert!(!conf.contains("admin"), "no admin listener: {conf}");
+        assert!(!conf.contains("access_log"), "{conf}");
+        assert!(!conf.contains('\t'), "YAML takes no tabs: {conf}");
+    }
+
+    #[test]
+    fn traefik_strips_the_prefix_in_a_middleware() {
+        let conf = proxy_traefik(&spec(None));
+        assert!(
+            conf.contains("rule: \"PathPrefix(`/svc/`)\"\n      middlewares: [svc-strip]\n"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("svc-strip:\n      stripPrefix:\n        prefixes: [\"/svc\"]\n"),
+            "{conf}"
+        );
+        assert!(
+            conf.ends_with(
+                "servers:\n          - url: \"http://127.0.0.1:9201\"\n          \
+                 - url: \"http://127.0.0.1:9202\"\n"
+            ),
+            "{conf}"
+        );
+        assert!(!conf.contains("blog"), "{conf}");
+    }
+
+    #[test]
+    fn caddy_has_no_admin_and_strips_each_pool() {
+        let conf = proxy_caddy(&spec(Some([8201, 8202])));
+        assert!(
+            conf.starts_with("{\n\tadmin off\n\tauto_https off\n"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("http://:9300 {\n\tbind 127.0.0.1\n"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains(
+                "\thandle_path /svc/* {\n\t\treverse_proxy 127.0.0.1:9201 127.0.0.1:9202 {\n\t\t\t\
+                 lb_policy round_robin\n"
+            ),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("handle_path /blog/* {\n\t\treverse_proxy 127.0.0.1:8201 127.0.0.1:8202"),
+            "{conf}"
+        );
+        assert_eq!(
+            conf.matches('{').count(),
+            conf.matches('}').count(),
+            "{conf}"
+        );
     }
 
     #[test]

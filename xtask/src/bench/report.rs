@@ -1,19 +1,54 @@
-//! From measurements to the results table: medians over rounds, spread, ratios to nginx and
-//! HAProxy of the same group, and the Markdown file.
+//! From measurements to the results table: medians over rounds, spread, ratios to every peer proxy
+//! (nginx, HAProxy, Envoy, Traefik, Caddy: those measured) of the same group, and the Markdown file.
 
 use std::fmt::Write as _;
 
 use super::{oha::Measurement, procstat::Usage};
+
+/// A proxy the gateway is weighed against; each one measured is a reference of the ratios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// nginx (`worker_processes`).
+    Nginx,
+    /// HAProxy (`nbthread`).
+    Haproxy,
+    /// Envoy (`--concurrency`); optional.
+    Envoy,
+    /// Traefik (`GOMAXPROCS`); optional.
+    Traefik,
+    /// Caddy (`GOMAXPROCS`); optional.
+    Caddy,
+}
+
+impl Peer {
+    /// Every peer, in the order of the table's ratio columns.
+    pub const ALL: [Self; 5] = [
+        Self::Nginx,
+        Self::Haproxy,
+        Self::Envoy,
+        Self::Traefik,
+        Self::Caddy,
+    ];
+
+    /// Its name in rows, columns and the chart.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Nginx => "nginx",
+            Self::Haproxy => "HAProxy",
+            Self::Envoy => "Envoy",
+            Self::Traefik => "Traefik",
+            Self::Caddy => "Caddy",
+        }
+    }
+}
 
 /// What a target is, for the ratios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// The upstreams without a proxy: the ceiling.
     Direct,
-    /// nginx: a reference of the ratios.
-    Nginx,
-    /// HAProxy: a reference of the ratios.
-    Haproxy,
+    /// A peer proxy: a reference of the ratios.
+    Peer(Peer),
     /// Anything else measured against the references (the gateway, the bare Pingora proxy).
     Measured,
 }
@@ -109,38 +144,52 @@ fn or_dash(value: Option<f64>, format: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "—".to_owned(), format)
 }
 
-/// The results table (Markdown, also readable in a terminal). Ratios compare each row with the
-/// nginx and HAProxy rows of its group: rps ratio above 1 and p99 ratio below 1 mean "better".
+/// The peers that have a row, in [`Peer::ALL`] order.
+pub fn peers_present(rows: &[Row]) -> Vec<Peer> {
+    Peer::ALL
+        .into_iter()
+        .filter(|peer| rows.iter().any(|row| row.role == Role::Peer(*peer)))
+        .collect()
+}
+
+/// The results table (Markdown, also readable in a terminal). Ratios compare each row with every
+/// peer's row of its group (one column per peer that has a row at all): rps ratio above 1 and p99
+/// ratio below 1 mean "better".
 pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| target | rps | ± | p50 ms | p99 ms | errors | RSS MiB | CPU % | rps ÷ nginx | rps ÷ HAProxy | p99 ÷ nginx | p99 ÷ HAProxy |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
-    );
-    let reference = |group: &str, role: Role| {
+    let peers = peers_present(rows);
+    let mut out = String::from("| target | rps | ± | p50 ms | p99 ms | errors | RSS MiB | CPU % |");
+    for what in ["rps", "p99"] {
+        for peer in &peers {
+            let _ = write!(out, " {what} ÷ {} |", peer.name());
+        }
+    }
+    out.push_str("\n|---|--:|--:|--:|--:|--:|--:|--:|");
+    out.push_str(&"--:|".repeat(2 * peers.len()));
+    out.push('\n');
+    let reference = |group: &str, peer: Peer| {
         rows.iter()
-            .find(|row| row.group == group && row.role == role)
+            .find(|row| row.group == group && row.role == Role::Peer(peer))
             .map(Row::summary)
     };
+    let times = |x: f64| format!("{x:.2}×");
     for row in rows {
         let s = row.summary();
-        let nginx = reference(row.group, Role::Nginx);
-        let haproxy = reference(row.group, Role::Haproxy);
-        let times = |x: f64| format!("{x:.2}×");
-        let compare = |reference: Option<Summary>, role: Role| {
-            if row.role == role || row.role == Role::Direct {
-                ("".to_owned(), "".to_owned())
-            } else {
+        let compared: Vec<(String, String)> = peers
+            .iter()
+            .map(|&peer| {
+                if row.role == Role::Peer(peer) || row.role == Role::Direct {
+                    return (String::new(), String::new());
+                }
+                let reference = reference(row.group, peer);
                 (
                     or_dash(ratio(Some(s.rps), reference.map(|r| r.rps)), times),
                     or_dash(ratio(s.p99_ms, reference.and_then(|r| r.p99_ms)), times),
                 )
-            }
-        };
-        let (rps_nginx, p99_nginx) = compare(nginx, Role::Nginx);
-        let (rps_haproxy, p99_haproxy) = compare(haproxy, Role::Haproxy);
-        let _ = writeln!(
+            })
+            .collect();
+        let _ = write!(
             out,
-            "| {} | {:.0} | {:.1}% | {} | {} | {} | {} | {} | {rps_nginx} | {rps_haproxy} | {p99_nginx} | {p99_haproxy} |",
+            "| {} | {:.0} | {:.1}% | {} | {} | {} | {} | {} |",
             row.name,
             s.rps,
             s.rps_spread_percent,
@@ -150,6 +199,13 @@ pub fn table(rows: &[Row]) -> String {
             or_dash(s.peak_rss_mib, |v| format!("{v:.1}")),
             or_dash(s.cpu_percent, |v| format!("{v:.0}")),
         );
+        for (rps, _) in &compared {
+            let _ = write!(out, " {rps} |");
+        }
+        for (_, p99) in &compared {
+            let _ = write!(out, " {p99} |");
+        }
+        out.push('\n');
     }
     out
 }
@@ -223,12 +279,24 @@ mod tests {
 
     #[test]
     fn ratios_compare_with_the_references_of_the_same_group() {
-        let mut other_group = row("nginx (blog)", Role::Nginx, vec![measured(10.0, 50.0, 0)]);
+        let mut other_group = row(
+            "nginx (blog)",
+            Role::Peer(Peer::Nginx),
+            vec![measured(10.0, 50.0, 0)],
+        );
         other_group.group = "blog";
         let rows = vec![
             row("direct", Role::Direct, vec![measured(4000.0, 0.5, 0)]),
-            row("nginx", Role::Nginx, vec![measured(2000.0, 1.0, 0)]),
-            row("haproxy", Role::Haproxy, vec![measured(2500.0, 0.8, 0)]),
+            row(
+                "nginx",
+                Role::Peer(Peer::Nginx),
+                vec![measured(2000.0, 1.0, 0)],
+            ),
+            row(
+                "haproxy",
+                Role::Peer(Peer::Haproxy),
+                vec![measured(2500.0, 0.8, 0)],
+            ),
             row("gateway", Role::Measured, vec![measured(1000.0, 2.0, 0)]),
             other_group,
         ];
@@ -253,6 +321,66 @@ mod tests {
         assert!(
             direct.ends_with("|  |  |  |  |"),
             "direct rows have no ratios: {direct}"
+        );
+    }
+
+    #[test]
+    fn every_peer_present_gets_its_ratio_columns() {
+        let rows = vec![
+            row(
+                "nginx",
+                Role::Peer(Peer::Nginx),
+                vec![measured(2000.0, 1.0, 0)],
+            ),
+            row(
+                "HAProxy",
+                Role::Peer(Peer::Haproxy),
+                vec![measured(2500.0, 0.8, 0)],
+            ),
+            row(
+                "Caddy",
+                Role::Peer(Peer::Caddy),
+                vec![measured(500.0, 4.0, 0)],
+            ),
+            row(
+                "Envoy",
+                Role::Peer(Peer::Envoy),
+                vec![measured(4000.0, 0.4, 0)],
+            ),
+            row("gateway", Role::Measured, vec![measured(1000.0, 2.0, 0)]),
+        ];
+        let table = table(&rows);
+        let header = table.lines().next().expect("header");
+        assert!(
+            header.ends_with(
+                "| rps ÷ nginx | rps ÷ HAProxy | rps ÷ Envoy | rps ÷ Caddy \
+                 | p99 ÷ nginx | p99 ÷ HAProxy | p99 ÷ Envoy | p99 ÷ Caddy |"
+            ),
+            "columns in Peer::ALL order, none for the absent Traefik: {header}"
+        );
+        let columns = header.matches('|').count();
+        for line in table.lines() {
+            assert_eq!(line.matches('|').count(), columns, "{line}");
+        }
+        let gateway = table
+            .lines()
+            .find(|line| line.starts_with("| gateway "))
+            .expect("gateway row");
+        assert!(
+            gateway.ends_with("| 0.50× | 0.40× | 0.25× | 2.00× | 2.00× | 2.50× | 5.00× | 0.50× |"),
+            "{gateway}"
+        );
+        let envoy = table
+            .lines()
+            .find(|line| line.starts_with("| Envoy "))
+            .expect("Envoy row");
+        assert!(
+            envoy.ends_with("| 2.00× | 1.60× |  | 8.00× | 0.40× | 0.50× |  | 0.10× |"),
+            "{envoy}"
+        );
+        assert_eq!(
+            peers_present(&rows),
+            [Peer::Nginx, Peer::Haproxy, Peer::Envoy, Peer::Caddy]
         );
     }
 

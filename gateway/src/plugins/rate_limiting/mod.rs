@@ -160,9 +160,9 @@ impl RateLimiting {
             Store::Local(limits) => Ok(limits.check(&identifier)),
             Store::Redis(counters) => {
                 let text = identifier_text(&identifier, &self.config.limit_by);
-                counters
-                    .check(&text, &self.config.limits, SystemTime::now())
-                    .await
+                // Boxed: a Redis round trip's future is large; unboxed it would grow every
+                // request's future, local limits included.
+                Box::pin(counters.check(&text, &self.config.limits, SystemTime::now())).await
             }
         };
         let usage = match usage {
