@@ -5,9 +5,10 @@
 //! Pingora's `insert_header` parses the name again on every call and keeps a second,
 //! case-preserving header map in step with the first, growing both a few entries at a time. For
 //! this gateway that was a fifth of all user-space instructions per proxied request (callgrind,
-//! `loadtest/README.md`). [`edit_request`] and [`edit_response`] instead take the header map out
-//! of Pingora's header, grow it once, let the caller insert pre-parsed names, and put the header
-//! back together without the case map. Header names therefore leave in canonical case
+//! `loadtest/README.md`). [`forwarded_request`] and [`forwarded_response`] instead copy the
+//! client's or the upstream's head into a header map sized once, let the caller insert pre-parsed
+//! names, and build Pingora's header from that without the case map ([`edit_response`] does the
+//! same for a head the gateway builds itself). Header names therefore leave in canonical case
 //! (`Title-Case` for standard names, lowercase for the others), as HTTP allows: field names are
 //! case-insensitive (RFC 9110, section 5.1).
 
@@ -48,27 +49,57 @@ pub const X_KONG_PROXY_LATENCY: HeaderName = HeaderName::from_static("x-kong-pro
 /// `X-Kong-Response-Latency` (on the gateway's own answers).
 pub const X_KONG_RESPONSE_LATENCY: HeaderName = HeaderName::from_static("x-kong-response-latency");
 
-/// Runs `edit` on `request`'s headers with room for `extra` more, then rebuilds the request
-/// header without Pingora's case map (see the module doc). The request line stays byte for byte.
-pub fn edit_request(
-    request: &mut RequestHeader,
+/// A copy of `client`'s request (method, target, version and headers; no extensions, no case
+/// map) with room for `extra` more headers, edited by `edit`: the upstream request. The request
+/// line stays byte for byte.
+pub fn forwarded_request(
+    client: &RequestHeader,
     extra: usize,
     edit: impl FnOnce(&mut HeaderMap),
-) -> Result<()> {
-    // A target the URI cannot reproduce (absolute-form, bytes the URI had to escape) is kept
-    // aside and restored; the common origin-form target costs nothing here.
-    let uri_target = request.uri.path_and_query().map(|target| target.as_str());
-    let raw_target = (uri_target.map(str::as_bytes) != Some(request.raw_path()))
-        .then(|| request.raw_path().to_vec());
-    let placeholder = RequestHeader::from(request::Request::new(()).into_parts().0);
-    let mut parts = request::Parts::from(std::mem::replace(request, placeholder));
-    parts.headers.reserve(extra);
+) -> Result<RequestHeader> {
+    let mut parts = request::Request::new(()).into_parts().0;
+    parts.method = client.method.clone();
+    parts.uri = client.uri.clone();
+    parts.version = client.version;
+    parts.headers = copy_headers(&client.headers, extra);
     edit(&mut parts.headers);
-    *request = RequestHeader::from(parts);
-    if let Some(raw_target) = raw_target {
-        request.set_raw_path(&raw_target)?;
+    let mut request = RequestHeader::from(parts);
+    // A target the URI cannot reproduce (absolute-form, bytes the URI had to escape) is taken as
+    // the client sent it; the common origin-form target costs nothing here.
+    let uri_target = client.uri.path_and_query().map(|target| target.as_str());
+    if uri_target.map(str::as_bytes) != Some(client.raw_path()) {
+        request.set_raw_path(client.raw_path())?;
     }
-    Ok(())
+    Ok(request)
+}
+
+/// A copy of `upstream`'s response head (status, reason, version and headers; no case map) with
+/// room for `extra` more headers, edited by `edit`: the head the client gets.
+pub fn forwarded_response(
+    upstream: &ResponseHeader,
+    extra: usize,
+    edit: impl FnOnce(&mut HeaderMap),
+) -> Result<ResponseHeader> {
+    let mut parts = response::Response::new(()).into_parts().0;
+    parts.status = upstream.status;
+    parts.version = upstream.version;
+    parts.headers = copy_headers(&upstream.headers, extra);
+    edit(&mut parts.headers);
+    let mut response = ResponseHeader::from(parts);
+    let reason = upstream.get_reason_phrase();
+    if reason.is_some() && reason != upstream.status.canonical_reason() {
+        response.set_reason_phrase(reason)?;
+    }
+    Ok(response)
+}
+
+/// `headers` in a map sized once for `extra` more.
+fn copy_headers(headers: &HeaderMap, extra: usize) -> HeaderMap {
+    let mut copy = HeaderMap::with_capacity(headers.len() + extra);
+    for (name, value) in headers {
+        copy.append(name.clone(), value.clone());
+    }
+    copy
 }
 
 /// Runs `edit` on `response`'s headers with room for `extra` more, then rebuilds the response
@@ -212,11 +243,11 @@ mod tests {
 
     #[test]
     fn request_edits_keep_the_request_line_and_every_header() {
-        let mut request = RequestHeader::build("POST", b"/a%2Fb?q=1", None).unwrap();
-        request.insert_header("Host", "example.com").unwrap();
-        request.append_header("X-Custom", "one").unwrap();
-        request.append_header("x-custom", "two").unwrap();
-        edit_request(&mut request, 2, |headers| {
+        let mut client = RequestHeader::build("POST", b"/a%2Fb?q=1", None).unwrap();
+        client.insert_header("Host", "example.com").unwrap();
+        client.append_header("X-Custom", "one").unwrap();
+        client.append_header("x-custom", "two").unwrap();
+        let request = forwarded_request(&client, 2, |headers| {
             headers.insert(X_REAL_IP, HeaderValue::from_static("10.0.0.1"));
         })
         .unwrap();
@@ -234,10 +265,9 @@ mod tests {
 
     #[test]
     fn a_target_the_uri_cannot_reproduce_survives() {
-        let mut request = RequestHeader::build("GET", b"http://example.com/x?y", None).unwrap();
-        let before = request.raw_path().to_vec();
-        edit_request(&mut request, 0, |_| ()).unwrap();
-        assert_eq!(request.raw_path(), before.as_slice());
+        let client = RequestHeader::build("GET", b"http://example.com/x?y", None).unwrap();
+        let request = forwarded_request(&client, 0, |_| ()).unwrap();
+        assert_eq!(request.raw_path(), client.raw_path());
     }
 
     #[test]

@@ -113,6 +113,72 @@ enum Ending {
     Abort,
 }
 
+/// What the upstream request is made of, beside the client's head.
+struct UpstreamRequest<'a> {
+    nominated: &'a Nominations,
+    websocket: bool,
+    has_body: bool,
+    /// Upstream keepalive is on (else every request says `Connection: close`).
+    keepalive: bool,
+    /// Keep the client's `Host` (the route's `preserve_host`).
+    preserve_host: bool,
+    client_ip: Option<HeaderValue>,
+    port: Option<u16>,
+    request_id: HeaderValue,
+    upstream_uri: Option<&'a str>,
+    forwarded_prefix: Option<HeaderValue>,
+    effects: &'a Effects,
+}
+
+impl UpstreamRequest<'_> {
+    /// The upstream request for a target whose `Host` is `host`: the client's, less its
+    /// hop-by-hop headers and `Expect`, framed for its body, with the forwarding headers, the
+    /// plugins' headers and the rewritten URI. Always HTTP/1.1, whatever the client spoke.
+    fn build(
+        &self,
+        client: &RequestHeader,
+        host: Option<HeaderValue>,
+    ) -> pingora::Result<RequestHeader> {
+        let forwarded = forwarding::Forwarded {
+            host: host.filter(|_| !self.preserve_host),
+            client_ip: self.client_ip.clone(),
+            port: self.port,
+            original_path: HeaderValue::from_str(client.uri.path()).ok(),
+            prefix: self.forwarded_prefix.clone(),
+            request_id: self.request_id.clone(),
+        };
+        let mut header = forwarding::forwarded_request(client, 12, |headers| {
+            hop_by_hop::remove_hop_by_hop(headers, self.nominated);
+            headers.remove(header::EXPECT);
+            hop_by_hop::frame_request(headers, self.has_body);
+            hop_by_hop::set_upstream_connection(headers, self.websocket, self.keepalive);
+            // An HTTP/2 request names its host in `:authority`.
+            if !headers.contains_key(header::HOST)
+                && let Some(authority) = client.uri.authority()
+                && let Ok(host) = HeaderValue::from_str(authority.as_str())
+            {
+                headers.insert(header::HOST, host);
+            }
+            forwarded.apply(headers);
+            // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
+            self.effects.apply_to_upstream(headers);
+        })?;
+        header.set_version(Version::HTTP_11);
+        match self.upstream_uri {
+            Some(uri) => header.set_raw_path(uri.as_bytes())?,
+            None if client.version == Version::HTTP_2 => {
+                let target = client
+                    .uri
+                    .path_and_query()
+                    .map_or("/", |target| target.as_str());
+                header.set_raw_path(target.as_bytes())?;
+            }
+            None => {}
+        }
+        Ok(header)
+    }
+}
+
 /// One request's state, from its head to its log line.
 struct Exchange {
     /// The snapshot this request uses from start to end.
@@ -236,41 +302,42 @@ impl Exchange {
         // An upgrade's body is not read before the `101`: after it, the client's bytes are the
         // tunnel's.
         let has_body = !websocket && !session.is_body_empty();
-        let header = match self.upstream_request(
-            engine,
-            session,
-            &nominated,
+        let upstream_request = UpstreamRequest {
+            nominated: &nominated,
             websocket,
             has_body,
-            upstream_uri,
-            forwarded_prefix,
-        ) {
-            Ok(header) => header,
-            Err(error) => {
-                tracing::debug!(%error, "cannot build the upstream request");
-                return self
-                    .answer_error(session, GatewayError::BadRequest, closing)
-                    .await;
-            }
+            keepalive: engine.pool.keeps_connections(),
+            preserve_host: runtime.route(route).preserve_host,
+            client_ip: self.client_ip.map(forwarding::ip_value),
+            port: server_port(session),
+            request_id: self.request_id.header_value(),
+            upstream_uri: upstream_uri.as_deref(),
+            forwarded_prefix: forwarded_prefix
+                .as_deref()
+                .and_then(|prefix| HeaderValue::from_str(prefix).ok()),
+            effects: &self.effects,
+        };
+        let build = |client: &RequestHeader, host: Option<HeaderValue>| {
+            upstream_request.build(client, host)
         };
         if has_body {
             session.enable_retry_buffering();
         }
         let outgoing = Outgoing {
             service: &runtime.services[service],
-            header: &header,
-            preserve_host: runtime.route(route).preserve_host,
+            build: &build,
             client_ip: self.client_ip,
             send_body: has_body,
             expects_continue,
         };
+        let mut body_limit = self.effects.body_limit();
         self.upstream_started = Some(Instant::now());
         let exchanged = upstream::exchange(
             &engine.pool,
             &outgoing,
             &mut self.tries,
             session,
-            &mut self.effects,
+            &mut body_limit,
         )
         .await;
         match exchanged {
@@ -281,66 +348,6 @@ impl Exchange {
             Err(Failure::Answer(error)) => self.answer_error(session, error, closing).await,
             Err(Failure::ClientGone) => Ending::Abort,
         }
-    }
-
-    /// The upstream request: the client's, less its hop-by-hop headers and `Expect`, framed for
-    /// its body, with the forwarding headers, the plugins' headers and the rewritten URI. Always
-    /// HTTP/1.1, whatever the client spoke.
-    #[allow(clippy::too_many_arguments)]
-    fn upstream_request(
-        &self,
-        engine: &Engine,
-        session: &ServerSession,
-        nominated: &Nominations,
-        websocket: bool,
-        has_body: bool,
-        upstream_uri: Option<String>,
-        forwarded_prefix: Option<String>,
-    ) -> pingora::Result<RequestHeader> {
-        let request = session.req_header();
-        let mut header = request.clone();
-        let forwarded = forwarding::Forwarded {
-            // Set per try: it depends on the target.
-            host: None,
-            client_ip: self.client_ip.map(forwarding::ip_value),
-            port: server_port(session),
-            original_path: HeaderValue::from_str(request.uri.path()).ok(),
-            prefix: forwarded_prefix
-                .as_deref()
-                .and_then(|prefix| HeaderValue::from_str(prefix).ok()),
-            request_id: self.request_id.header_value(),
-        };
-        let keepalive = engine.pool.keeps_connections();
-        forwarding::edit_request(&mut header, 12, |headers| {
-            hop_by_hop::remove_hop_by_hop(headers, nominated);
-            headers.remove(header::EXPECT);
-            hop_by_hop::frame_request(headers, has_body);
-            hop_by_hop::set_upstream_connection(headers, websocket, keepalive);
-            // An HTTP/2 request names its host in `:authority`.
-            if !headers.contains_key(header::HOST)
-                && let Some(authority) = request.uri.authority()
-                && let Ok(host) = HeaderValue::from_str(authority.as_str())
-            {
-                headers.insert(header::HOST, host);
-            }
-            forwarded.apply(headers);
-            // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
-            self.effects.apply_to_upstream(headers);
-        })?;
-        let http2 = request.version == Version::HTTP_2;
-        header.set_version(Version::HTTP_11);
-        match upstream_uri {
-            Some(uri) => header.set_raw_path(uri.as_bytes())?,
-            None if http2 => {
-                let target = request
-                    .uri
-                    .path_and_query()
-                    .map_or("/", |target| target.as_str());
-                header.set_raw_path(target.as_bytes())?;
-            }
-            None => {}
-        }
-        Ok(header)
     }
 
     /// Passes the upstream's answer on: its head, then its body or the tunnel.
@@ -378,12 +385,11 @@ impl Exchange {
         {
             health::record_response(pool, target, status);
         }
-        let mut response = head.clone();
         let upstream_started = self.upstream_started.unwrap_or(now);
         let upstream_latency = millis(now.saturating_duration_since(upstream_started));
         let proxy_latency = millis(upstream_started.saturating_duration_since(self.started));
         let client_http10 = session.req_header().version == Version::HTTP_10;
-        let edited = forwarding::edit_response(&mut response, 4, |headers| {
+        let response = forwarding::forwarded_response(head, 4, |headers| {
             hop_by_hop::clean_response(headers, switching, client_http10);
             forwarding::answered(
                 headers,
@@ -394,11 +400,11 @@ impl Exchange {
             // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
             self.effects.apply_to_response(headers);
         });
-        if edited.is_err() {
+        let Ok(response) = response else {
             return self
                 .answer_error(session, GatewayError::BadGateway, closing)
                 .await;
-        }
+        };
         if closing {
             session.set_keepalive(None);
         }

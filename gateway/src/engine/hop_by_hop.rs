@@ -17,10 +17,14 @@ const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection")
 /// `HTTP2-Settings` (the h2c upgrade's payload).
 const HTTP2_SETTINGS: HeaderName = HeaderName::from_static("http2-settings");
 
+/// How many [`STANDARD`] hop-by-hop headers there are.
+const HOP_BY_HOP: usize = 8;
+
 /// The hop-by-hop headers of RFC 9110 and RFC 7230, removed both ways. `Transfer-Encoding` is
 /// not among them: the request's framing is set by [`frame_request`], the response's is read by
 /// the client codec and written anew by the server codec.
-const STANDARD: [HeaderName; 8] = [
+const STANDARD: [HeaderName; HOP_BY_HOP] = [
+    // First: `clean_response` looks for nominations only when it is present.
     header::CONNECTION,
     KEEP_ALIVE,
     PROXY_CONNECTION,
@@ -136,8 +140,26 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap, nominated: &Nominations) {
     for name in nominated.names() {
         headers.remove(name);
     }
-    for name in &STANDARD {
-        headers.remove(name);
+    remove_standard(headers, standard_present(headers));
+}
+
+/// Which of [`STANDARD`] `headers` has: one pass over the names, cheaper than a look-up of each
+/// when (as in most messages) there are few headers and none of them hop-by-hop.
+fn standard_present(headers: &HeaderMap) -> [bool; HOP_BY_HOP] {
+    let mut present = [false; HOP_BY_HOP];
+    for name in headers.keys() {
+        if let Some(index) = STANDARD.iter().position(|hop| hop == name) {
+            present[index] = true;
+        }
+    }
+    present
+}
+
+fn remove_standard(headers: &mut HeaderMap, present: [bool; HOP_BY_HOP]) {
+    for (name, present) in STANDARD.iter().zip(present) {
+        if present {
+            headers.remove(name);
+        }
     }
 }
 
@@ -196,9 +218,15 @@ pub fn clean_response(headers: &mut HeaderMap, switching_protocols: bool, client
         }
         return;
     }
+    let present = standard_present(headers);
     // A response's nominations are removed too; a malformed one nominates nothing.
-    let nominated = nominations(headers).unwrap_or_default();
-    remove_hop_by_hop(headers, &nominated);
+    if present[0] {
+        let nominated = nominations(headers).unwrap_or_default();
+        for name in nominated.names() {
+            headers.remove(name);
+        }
+    }
+    remove_standard(headers, present);
     if client_http10 {
         headers.remove(header::TRANSFER_ENCODING);
     }

@@ -14,7 +14,7 @@
 
 use std::net::SocketAddr;
 
-use http::{HeaderValue, header};
+use http::HeaderValue;
 use pingora::{
     Error, ErrorType,
     http::RequestHeader,
@@ -26,7 +26,7 @@ use super::pool::Pool;
 use crate::{
     balancer::{ActiveGuard, TargetState},
     health,
-    plugins::Effects,
+    plugins::BodyLimit,
     responses::GatewayError,
     runtime::{Destination, ServiceRuntime, UpstreamRuntime},
 };
@@ -83,14 +83,17 @@ pub enum Failure {
     ClientGone,
 }
 
+/// Builds the upstream request head from the client's, for a target whose `Host` is given.
+pub type BuildRequest<'a> =
+    dyn Fn(&RequestHeader, Option<HeaderValue>) -> pingora::Result<RequestHeader> + Sync + 'a;
+
 /// One request as every try sends it.
 pub struct Outgoing<'a> {
     /// The service it goes to.
     pub service: &'a ServiceRuntime,
-    /// The upstream request header, `Host` aside (set per target unless `preserve_host`).
-    pub header: &'a RequestHeader,
-    /// Keep the client's `Host` (the route's `preserve_host`).
-    pub preserve_host: bool,
+    /// The upstream request head, built anew for each try (a retry is rare; a copy kept for it
+    /// would cost every request).
+    pub build: &'a BuildRequest<'a>,
     /// What consistent hashing on the client's address hashes.
     pub client_ip: Option<std::net::IpAddr>,
     /// Send the client's body (not for an upgrade, whose bytes after a `101` are the tunnel's).
@@ -121,13 +124,15 @@ pub async fn exchange(
     outgoing: &Outgoing<'_>,
     tries: &mut Tries,
     client: &mut ServerSession,
-    effects: &mut Effects,
+    body_limit: &mut BodyLimit,
 ) -> Result<Answered, Failure> {
     let settings = &outgoing.service.service;
     let retries = settings.retries as usize;
+    // Whether the client's body has begun to stream to a target: later tries send the retry
+    // buffer instead.
+    let mut streamed = false;
     loop {
         let (addr, host) = pick(outgoing, tries, client)?;
-        let first = tries.count == 1;
         let mut peer = HttpPeer::new(addr, false, String::new());
         peer.options.connection_timeout = Some(settings.connect_timeout);
         let connection = match pool.connect(&peer, addr).await {
@@ -151,11 +156,24 @@ pub async fn exchange(
         let mut upstream = HttpSession::new_with_options(connection.stream, &peer);
         upstream.read_timeout = Some(settings.read_timeout);
         upstream.write_timeout = Some(settings.write_timeout);
-        let mut header = Box::new(outgoing.header.clone());
-        if let Some(host) = host.filter(|_| !outgoing.preserve_host) {
-            header.insert_header(header::HOST, host).ok();
-        }
-        let sent = send(&mut upstream, header, client, effects, outgoing, first).await;
+        let header = match (outgoing.build)(client.req_header(), host) {
+            Ok(header) => Box::new(header),
+            Err(error) => {
+                tracing::debug!(%error, "cannot build the upstream request");
+                return Err(Failure::Answer(GatewayError::BadRequest));
+            }
+        };
+        let stream_body = !streamed;
+        streamed = true;
+        let sent = send(
+            &mut upstream,
+            header,
+            client,
+            body_limit,
+            outgoing,
+            stream_body,
+        )
+        .await;
         let result = match sent {
             Ok(()) => read_head(&mut upstream, client).await,
             Err(broken) => Err(broken),
@@ -184,7 +202,7 @@ pub async fn exchange(
         tracing::debug!(target = %addr, tries = tries.count, stale, %error, "upstream exchange failed");
         let replayable =
             !outgoing.send_body || client.is_body_done() && !client.retry_buffer_truncated();
-        let idempotent = outgoing.header.method.is_idempotent();
+        let idempotent = client.req_header().method.is_idempotent();
         if tries.count <= retries && replayable && (idempotent || stale) {
             continue;
         }
@@ -248,23 +266,23 @@ fn pick(
     }
 }
 
-/// Writes the request header and body: on the first try the client's body as it arrives (kept
-/// in the retry buffer up to 64 KiB, counted against `request-size-limiting`), on a later try
-/// the retry buffer.
+/// Writes the request header and body: the client's body as it arrives when `stream_body` (kept
+/// in the retry buffer up to 64 KiB, counted against `request-size-limiting`), else the retry
+/// buffer.
 async fn send(
     upstream: &mut HttpSession,
     header: Box<RequestHeader>,
     client: &mut ServerSession,
-    effects: &mut Effects,
+    body_limit: &mut BodyLimit,
     outgoing: &Outgoing<'_>,
-    first: bool,
+    stream_body: bool,
 ) -> Result<(), Broken> {
     upstream
         .write_request_header(header)
         .await
         .map_err(Broken::Upstream)?;
     if outgoing.send_body {
-        if first {
+        if stream_body {
             if outgoing.expects_continue && !client.is_body_done() {
                 client
                     .write_continue_response()
@@ -276,7 +294,7 @@ async fn send(
                 if chunk.is_empty() {
                     continue;
                 }
-                if !effects.count_body(chunk.len()) {
+                if !body_limit.count(chunk.len()) {
                     return Err(Broken::TooLarge);
                 }
                 upstream

@@ -57,10 +57,28 @@ pub struct Effects {
     pub correlation_id: Option<String>,
     /// The authenticated consumer (`key-auth`), for `rate-limiting`'s `limit_by` and the log.
     pub consumer: Option<Authenticated>,
-    /// Most request-body bytes allowed (`request-size-limiting` on a body without length).
+    /// Most request-body bytes allowed (`request-size-limiting`).
     body_limit: Option<u64>,
-    /// Request-body bytes seen so far, counted only under a `body_limit`.
-    body_received: u64,
+}
+
+/// A request body's limit and what has been counted against it while it streams.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BodyLimit {
+    limit: Option<u64>,
+    received: u64,
+}
+
+impl BodyLimit {
+    /// Counts `len` more body bytes; `false` once the body is over its limit.
+    pub fn count(&mut self, len: usize) -> bool {
+        let Some(limit) = self.limit else {
+            return true;
+        };
+        self.received = self
+            .received
+            .saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
+        self.received <= limit
+    }
 }
 
 impl Effects {
@@ -120,15 +138,12 @@ impl Effects {
         self.body_limit = Some(self.body_limit.map_or(max, |limit| limit.min(max)));
     }
 
-    /// Counts `len` more body bytes; `false` once the body is over its limit.
-    pub fn count_body(&mut self, len: usize) -> bool {
-        let Some(limit) = self.body_limit else {
-            return true;
-        };
-        self.body_received = self
-            .body_received
-            .saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
-        self.body_received <= limit
+    /// The body limit the plugins set, nothing counted yet.
+    pub fn body_limit(&self) -> BodyLimit {
+        BodyLimit {
+            limit: self.body_limit,
+            received: 0,
+        }
     }
 
     /// The recorded upstream header changes (tests).
@@ -208,11 +223,15 @@ mod tests {
     #[test]
     fn body_counting_stops_at_the_lowest_limit() {
         let mut effects = Effects::default();
-        assert!(effects.count_body(1 << 20), "no limit: anything goes");
+        assert!(
+            effects.body_limit().count(1 << 20),
+            "no limit: anything goes"
+        );
         effects.limit_body(10);
         effects.limit_body(100);
-        assert!(effects.count_body(6));
-        assert!(effects.count_body(4), "exactly the limit is fine");
-        assert!(!effects.count_body(1));
+        let mut limit = effects.body_limit();
+        assert!(limit.count(6));
+        assert!(limit.count(4), "exactly the limit is fine");
+        assert!(!limit.count(1));
     }
 }

@@ -37,7 +37,7 @@ pub mod key_auth;
 pub mod rate_limiting;
 pub mod request_size;
 
-pub use effects::{Authenticated, Effects};
+pub use effects::{Authenticated, BodyLimit, Effects};
 
 /// What the access phase of a plugin sees of a request.
 #[derive(Debug, Clone, Copy)]

@@ -122,21 +122,23 @@ mod tests {
 
     #[test]
     fn a_body_whose_length_cannot_be_read_is_limited_while_it_streams() {
-        let (flow, mut effects) = run(
+        let (flow, effects) = run(
             &plugin(false),
             &[("content-length", "100000000, 100000000")],
         );
         assert_eq!(status(&flow), None);
-        assert!(effects.count_body(1024));
-        assert!(!effects.count_body(1), "the 1025th byte is over");
+        let mut limit = effects.body_limit();
+        assert!(limit.count(1024));
+        assert!(!limit.count(1), "the 1025th byte is over");
     }
 
     #[test]
     fn a_chunked_body_is_limited_while_it_streams_or_refused_411_when_length_is_required() {
-        let (flow, mut effects) = run(&plugin(false), &[("transfer-encoding", "chunked")]);
+        let (flow, effects) = run(&plugin(false), &[("transfer-encoding", "chunked")]);
         assert_eq!(status(&flow), None);
-        assert!(effects.count_body(1024));
-        assert!(!effects.count_body(1), "the 1025th byte is over");
+        let mut limit = effects.body_limit();
+        assert!(limit.count(1024));
+        assert!(!limit.count(1), "the 1025th byte is over");
 
         let (flow, _) = run(&plugin(true), &[("transfer-encoding", "chunked")]);
         assert_eq!(status(&flow), Some(411));
