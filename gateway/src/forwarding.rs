@@ -12,7 +12,11 @@
 //! (`Title-Case` for standard names, lowercase for the others), as HTTP allows: field names are
 //! case-insensitive (RFC 9110, section 5.1).
 
-use std::net::IpAddr;
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{LazyLock, Mutex},
+};
 
 use http::{HeaderMap, HeaderName, HeaderValue, header, request, response};
 use pingora::{
@@ -49,19 +53,20 @@ pub const X_KONG_PROXY_LATENCY: HeaderName = HeaderName::from_static("x-kong-pro
 /// `X-Kong-Response-Latency` (on the gateway's own answers).
 pub const X_KONG_RESPONSE_LATENCY: HeaderName = HeaderName::from_static("x-kong-response-latency");
 
-/// A copy of `client`'s request (method, target, version and headers; no extensions, no case
-/// map) with room for `extra` more headers, edited by `edit`: the upstream request. The request
-/// line stays byte for byte.
+/// A copy of `client`'s request (method, target, version and the headers `skip` does not name;
+/// no extensions, no case map) with room for `extra` more headers, edited by `edit`: the upstream
+/// request. The request line stays byte for byte.
 pub fn forwarded_request(
     client: &RequestHeader,
     extra: usize,
+    skip: impl Fn(&HeaderName) -> bool,
     edit: impl FnOnce(&mut HeaderMap),
 ) -> Result<RequestHeader> {
     let mut parts = request::Request::new(()).into_parts().0;
     parts.method = client.method.clone();
     parts.uri = client.uri.clone();
     parts.version = client.version;
-    parts.headers = copy_headers(&client.headers, extra);
+    parts.headers = copy_headers(&client.headers, extra, skip);
     edit(&mut parts.headers);
     let mut request = RequestHeader::from(parts);
     // A target the URI cannot reproduce (absolute-form, bytes the URI had to escape) is taken as
@@ -73,17 +78,19 @@ pub fn forwarded_request(
     Ok(request)
 }
 
-/// A copy of `upstream`'s response head (status, reason, version and headers; no case map) with
-/// room for `extra` more headers, edited by `edit`: the head the client gets.
+/// A copy of `upstream`'s response head (status, reason, version and the headers `skip` does
+/// not name; no case map) with room for `extra` more headers, edited by `edit`: the head the
+/// client gets.
 pub fn forwarded_response(
     upstream: &ResponseHeader,
     extra: usize,
+    skip: impl Fn(&HeaderName) -> bool,
     edit: impl FnOnce(&mut HeaderMap),
 ) -> Result<ResponseHeader> {
     let mut parts = response::Response::new(()).into_parts().0;
     parts.status = upstream.status;
     parts.version = upstream.version;
-    parts.headers = copy_headers(&upstream.headers, extra);
+    parts.headers = copy_headers(&upstream.headers, extra, skip);
     edit(&mut parts.headers);
     let mut response = ResponseHeader::from(parts);
     let reason = upstream.get_reason_phrase();
@@ -93,11 +100,17 @@ pub fn forwarded_response(
     Ok(response)
 }
 
-/// `headers` in a map sized once for `extra` more.
-fn copy_headers(headers: &HeaderMap, extra: usize) -> HeaderMap {
+/// `headers` but those `skip` names, in a map sized once for `extra` more.
+fn copy_headers(
+    headers: &HeaderMap,
+    extra: usize,
+    skip: impl Fn(&HeaderName) -> bool,
+) -> HeaderMap {
     let mut copy = HeaderMap::with_capacity(headers.len() + extra);
     for (name, value) in headers {
-        copy.append(name.clone(), value.clone());
+        if !skip(name) {
+            copy.append(name.clone(), value.clone());
+        }
     }
     copy
 }
@@ -170,8 +183,8 @@ pub struct Forwarded {
     pub host: Option<HeaderValue>,
     /// The client's address ([`ip_value`]), when it has one.
     pub client_ip: Option<HeaderValue>,
-    /// The gateway port the request arrived on.
-    pub port: Option<u16>,
+    /// The gateway port the request arrived on ([`number_value`]).
+    pub port: Option<HeaderValue>,
     /// The client's path, before any rewrite.
     pub original_path: Option<HeaderValue>,
     /// The prefix `strip_path` removed.
@@ -199,7 +212,7 @@ impl Forwarded {
             headers.insert(X_FORWARDED_HOST, host);
         }
         if let Some(port) = self.port {
-            headers.insert(X_FORWARDED_PORT, HeaderValue::from(port));
+            headers.insert(X_FORWARDED_PORT, port);
         }
         if let Some(path) = self.original_path {
             headers.insert(X_FORWARDED_PATH, path);
@@ -221,9 +234,34 @@ pub fn answered(
 ) {
     let via = append_to_list(headers.get(header::VIA), &VIA);
     headers.insert(header::VIA, via);
-    headers.insert(X_KONG_UPSTREAM_LATENCY, HeaderValue::from(upstream_latency));
-    headers.insert(X_KONG_PROXY_LATENCY, HeaderValue::from(proxy_latency));
+    headers.insert(X_KONG_UPSTREAM_LATENCY, number_value(upstream_latency));
+    headers.insert(X_KONG_PROXY_LATENCY, number_value(proxy_latency));
     headers.insert(REQUEST_ID_HEADER, request_id);
+}
+
+/// Numbers below this are header values made once ([`number_value`]).
+const MADE_NUMBERS: u64 = 1000;
+
+/// `number` as a header value: the latency headers (milliseconds, mostly small) and the port
+/// cost no allocation when the value was made before.
+pub fn number_value(number: u64) -> HeaderValue {
+    static SMALL: LazyLock<Vec<HeaderValue>> =
+        LazyLock::new(|| (0..MADE_NUMBERS).map(HeaderValue::from).collect());
+    static PORTS: LazyLock<Mutex<HashMap<u64, HeaderValue>>> = LazyLock::new(Default::default);
+    if number < MADE_NUMBERS {
+        return SMALL[usize::try_from(number).expect("BUG: below 1000 fits usize")].clone();
+    }
+    if number <= u64::from(u16::MAX) {
+        // The listeners' ports: a handful of values, each made once.
+        let mut ports = PORTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        return ports
+            .entry(number)
+            .or_insert_with(|| HeaderValue::from(number))
+            .clone();
+    }
+    HeaderValue::from(number)
 }
 
 /// The host part of a `Host` header (without the port), as a header value.
@@ -247,9 +285,14 @@ mod tests {
         client.insert_header("Host", "example.com").unwrap();
         client.append_header("X-Custom", "one").unwrap();
         client.append_header("x-custom", "two").unwrap();
-        let request = forwarded_request(&client, 2, |headers| {
-            headers.insert(X_REAL_IP, HeaderValue::from_static("10.0.0.1"));
-        })
+        let request = forwarded_request(
+            &client,
+            2,
+            |_| false,
+            |headers| {
+                headers.insert(X_REAL_IP, HeaderValue::from_static("10.0.0.1"));
+            },
+        )
         .unwrap();
         assert_eq!(request.method, http::Method::POST);
         assert_eq!(request.raw_path(), b"/a%2Fb?q=1");
@@ -266,7 +309,7 @@ mod tests {
     #[test]
     fn a_target_the_uri_cannot_reproduce_survives() {
         let client = RequestHeader::build("GET", b"http://example.com/x?y", None).unwrap();
-        let request = forwarded_request(&client, 0, |_| ()).unwrap();
+        let request = forwarded_request(&client, 0, |_| false, |_| ()).unwrap();
         assert_eq!(request.raw_path(), client.raw_path());
     }
 
@@ -329,7 +372,7 @@ mod tests {
         Forwarded {
             host: Some(HeaderValue::from_static("10.0.0.9:9000")),
             client_ip: Some(ip_value("10.0.0.2".parse().unwrap())),
-            port: Some(8000),
+            port: Some(number_value(8000)),
             original_path: Some(HeaderValue::from_static("/blog/x")),
             prefix: Some(HeaderValue::from_static("/blog")),
             request_id: HeaderValue::from_static("abc"),
@@ -375,6 +418,14 @@ mod tests {
         assert_eq!(headers[X_KONG_UPSTREAM_LATENCY], "3");
         assert_eq!(headers[X_KONG_PROXY_LATENCY], "1");
         assert_eq!(headers[REQUEST_ID_HEADER], "abc");
+    }
+
+    #[test]
+    fn numbers_are_header_values_made_once_or_on_demand() {
+        for number in [0, 7, 999, 1000, 8000, 65_535, 65_536, u64::MAX] {
+            assert_eq!(number_value(number), number.to_string().as_str());
+        }
+        assert_eq!(number_value(8000), number_value(8000));
     }
 
     #[test]

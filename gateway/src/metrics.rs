@@ -8,13 +8,13 @@
 //! plugins) are read at scrape time ([`Metrics::render`]).
 
 use std::sync::{
-    LazyLock,
+    LazyLock, OnceLock,
     atomic::{AtomicU64, Ordering},
 };
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Kong's latency buckets (milliseconds).
@@ -74,6 +74,8 @@ pub fn metrics() -> &'static Metrics {
 pub struct RouteMetrics {
     service: String,
     route: String,
+    /// `kong_http_requests_total` for this route's upstream 200s, resolved on first use.
+    proxied_ok: OnceLock<IntCounter>,
     request_latency: Histogram,
     upstream_latency: Histogram,
     proxy_latency: Histogram,
@@ -197,6 +199,7 @@ impl Metrics {
         RouteMetrics {
             service: service.to_owned(),
             route: route.to_owned(),
+            proxied_ok: OnceLock::new(),
             request_latency: self.request_latency.with_label_values(&labels),
             upstream_latency: self.upstream_latency.with_label_values(&labels),
             proxy_latency: self.proxy_latency.with_label_values(&labels),
@@ -219,9 +222,17 @@ impl Metrics {
         let code = status_label(observation.status);
         let (service, route_name) =
             route.map_or(("", ""), |r| (r.service.as_str(), r.route.as_str()));
-        self.requests
-            .with_label_values(&[service, route_name, code, observation.source.label()])
-            .inc();
+        let labels = [service, route_name, code, observation.source.label()];
+        match route {
+            // The common case, its counter found once per route instead of per request.
+            Some(route) if observation.status == 200 && observation.source == Source::Service => {
+                route
+                    .proxied_ok
+                    .get_or_init(|| self.requests.with_label_values(&labels))
+                    .inc();
+            }
+            _ => self.requests.with_label_values(&labels).inc(),
+        }
         if let Some(route) = route {
             route.request_latency.observe(observation.request_ms);
             if let Some(upstream) = observation.upstream_ms {

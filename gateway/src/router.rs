@@ -593,7 +593,19 @@ fn hex_upper(v: u8) -> [u8; 2] {
 
 /// True when dot-segment removal or slash merging would change `s`.
 fn needs_dot_work(s: &str) -> bool {
-    s.contains("//") || s.split('/').any(|seg| seg == "." || seg == "..")
+    // One pass over the bytes: this runs for every request.
+    let bytes = s.as_bytes();
+    let is_dots = |segment: &[u8]| segment == b"." || segment == b"..";
+    let mut segment_start = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        if byte == b'/' {
+            if is_dots(&bytes[segment_start..index]) || index > 0 && bytes[index - 1] == b'/' {
+                return true;
+            }
+            segment_start = index + 1;
+        }
+    }
+    is_dots(&bytes[segment_start..])
 }
 
 /// Kong's dot-segment removal with `//` merging (`kong/tools/uri.lua` `normalize`).
@@ -992,6 +1004,26 @@ mod tests {
             let len = if spec.strip_path { m.matched_len } else { 0 };
             let got = upstream_path(None, &path, spec.strip_path, len, spec.path_handling);
             assert_eq!(got, *expected, "case `{raw}`: upstream path");
+        }
+    }
+
+    #[test]
+    fn dot_work_is_found_by_one_pass() {
+        for (path, expected) in [
+            ("/svc/ping", false),
+            ("/", false),
+            ("/svc/", false),
+            ("/a.b/..c/...", false),
+            ("//", true),
+            ("/a//b", true),
+            ("/a/./b", true),
+            ("/a/../b", true),
+            ("/a/..", true),
+            ("/a/.", true),
+            (".", true),
+            ("../a", true),
+        ] {
+            assert_eq!(needs_dot_work(path), expected, "{path}");
         }
     }
 

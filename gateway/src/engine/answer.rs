@@ -96,7 +96,7 @@ async fn write(
         headers.insert(REQUEST_ID_HEADER, context.request_id.header_value());
         headers.insert(
             forwarding::X_KONG_RESPONSE_LATENCY,
-            HeaderValue::from(super::millis(context.started.elapsed())),
+            forwarding::number_value(super::millis(context.started.elapsed())),
         );
         headers.insert(
             header::SERVER,

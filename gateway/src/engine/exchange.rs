@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http::{HeaderValue, Method, Version, header};
+use http::{HeaderName, HeaderValue, Method, Version, header};
 use pingora::{
     ErrorType,
     apps::{HttpPersistentSettings, ReusedHttpStream},
@@ -123,7 +123,7 @@ struct UpstreamRequest<'a> {
     /// Keep the client's `Host` (the route's `preserve_host`).
     preserve_host: bool,
     client_ip: Option<HeaderValue>,
-    port: Option<u16>,
+    port: Option<HeaderValue>,
     request_id: HeaderValue,
     upstream_uri: Option<&'a str>,
     forwarded_prefix: Option<HeaderValue>,
@@ -142,14 +142,15 @@ impl UpstreamRequest<'_> {
         let forwarded = forwarding::Forwarded {
             host: host.filter(|_| !self.preserve_host),
             client_ip: self.client_ip.clone(),
-            port: self.port,
+            port: self.port.clone(),
             original_path: HeaderValue::from_str(client.uri.path()).ok(),
             prefix: self.forwarded_prefix.clone(),
             request_id: self.request_id.clone(),
         };
-        let mut header = forwarding::forwarded_request(client, 12, |headers| {
-            hop_by_hop::remove_hop_by_hop(headers, self.nominated);
-            headers.remove(header::EXPECT);
+        let skip = |name: &HeaderName| {
+            name == header::EXPECT || hop_by_hop::is_hop_by_hop(name, self.nominated)
+        };
+        let mut header = forwarding::forwarded_request(client, 12, skip, |headers| {
             hop_by_hop::frame_request(headers, self.has_body);
             hop_by_hop::set_upstream_connection(headers, self.websocket, self.keepalive);
             // An HTTP/2 request names its host in `:authority`.
@@ -184,6 +185,8 @@ struct Exchange {
     /// The snapshot this request uses from start to end.
     runtime: Arc<Runtime>,
     request_id: RequestId,
+    /// The request id as a header value, made once for the upstream request and the answer.
+    request_id_header: HeaderValue,
     started: Instant,
     client_ip: Option<IpAddr>,
     route: Option<usize>,
@@ -217,9 +220,11 @@ impl Drop for InFlight {
 
 impl Exchange {
     fn start(runtime: Arc<Runtime>, client_ip: Option<IpAddr>) -> Self {
+        let request_id = RequestId::generate();
         Self {
             runtime,
-            request_id: RequestId::generate(),
+            request_id_header: request_id.header_value(),
+            request_id,
             started: Instant::now(),
             client_ip,
             route: None,
@@ -309,8 +314,8 @@ impl Exchange {
             keepalive: engine.pool.keeps_connections(),
             preserve_host: runtime.route(route).preserve_host,
             client_ip: self.client_ip.map(forwarding::ip_value),
-            port: server_port(session),
-            request_id: self.request_id.header_value(),
+            port: server_port(session).map(|port| forwarding::number_value(port.into())),
+            request_id: self.request_id_header.clone(),
             upstream_uri: upstream_uri.as_deref(),
             forwarded_prefix: forwarded_prefix
                 .as_deref()
@@ -389,13 +394,17 @@ impl Exchange {
         let upstream_latency = millis(now.saturating_duration_since(upstream_started));
         let proxy_latency = millis(upstream_started.saturating_duration_since(self.started));
         let client_http10 = session.req_header().version == Version::HTTP_10;
-        let response = forwarding::forwarded_response(head, 4, |headers| {
-            hop_by_hop::clean_response(headers, switching, client_http10);
+        // A response's nominations are removed too; a malformed one nominates nothing.
+        let nominated = hop_by_hop::nominations(&head.headers).unwrap_or_default();
+        let skip = |name: &HeaderName| {
+            hop_by_hop::is_hop_by_hop_response(name, &nominated, switching, client_http10)
+        };
+        let response = forwarding::forwarded_response(head, 4, skip, |headers| {
             forwarding::answered(
                 headers,
                 upstream_latency,
                 proxy_latency,
-                self.request_id.header_value(),
+                self.request_id_header.clone(),
             );
             // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
             self.effects.apply_to_response(headers);

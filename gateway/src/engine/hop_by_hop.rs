@@ -17,14 +17,10 @@ const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection")
 /// `HTTP2-Settings` (the h2c upgrade's payload).
 const HTTP2_SETTINGS: HeaderName = HeaderName::from_static("http2-settings");
 
-/// How many [`STANDARD`] hop-by-hop headers there are.
-const HOP_BY_HOP: usize = 8;
-
 /// The hop-by-hop headers of RFC 9110 and RFC 7230, removed both ways. `Transfer-Encoding` is
 /// not among them: the request's framing is set by [`frame_request`], the response's is read by
 /// the client codec and written anew by the server codec.
-const STANDARD: [HeaderName; HOP_BY_HOP] = [
-    // First: `clean_response` looks for nominations only when it is present.
+const STANDARD: [HeaderName; 8] = [
     header::CONNECTION,
     KEEP_ALIVE,
     PROXY_CONNECTION,
@@ -135,32 +131,9 @@ pub fn ambiguous_framing(headers: &HeaderMap, raw_head: impl FnOnce() -> Option<
         })
 }
 
-/// Removes the standard hop-by-hop headers and the `nominated` ones.
-pub fn remove_hop_by_hop(headers: &mut HeaderMap, nominated: &Nominations) {
-    for name in nominated.names() {
-        headers.remove(name);
-    }
-    remove_standard(headers, standard_present(headers));
-}
-
-/// Which of [`STANDARD`] `headers` has: one pass over the names, cheaper than a look-up of each
-/// when (as in most messages) there are few headers and none of them hop-by-hop.
-fn standard_present(headers: &HeaderMap) -> [bool; HOP_BY_HOP] {
-    let mut present = [false; HOP_BY_HOP];
-    for name in headers.keys() {
-        if let Some(index) = STANDARD.iter().position(|hop| hop == name) {
-            present[index] = true;
-        }
-    }
-    present
-}
-
-fn remove_standard(headers: &mut HeaderMap, present: [bool; HOP_BY_HOP]) {
-    for (name, present) in STANDARD.iter().zip(present) {
-        if present {
-            headers.remove(name);
-        }
-    }
+/// Whether a request header stays behind: a standard hop-by-hop header or a `nominated` one.
+pub fn is_hop_by_hop(name: &HeaderName, nominated: &Nominations) -> bool {
+    STANDARD.contains(name) || nominated.names().any(|nominated| nominated == name)
 }
 
 /// Whether a request asks for a WebSocket upgrade, the only upgrade the gateway forwards: HTTP/1.1,
@@ -207,34 +180,39 @@ pub fn frame_request(headers: &mut HeaderMap, has_body: bool) {
     }
 }
 
-/// The response's hop-by-hop headers removed, except what a `101` needs (`Connection`,
-/// `Upgrade`). `Transfer-Encoding` stays for the server codec to frame the body by; to an
-/// HTTP/1.0 client, which knows no chunked coding, a body without a length is sent
-/// close-delimited instead.
-pub fn clean_response(headers: &mut HeaderMap, switching_protocols: bool, client_http10: bool) {
+/// Whether a response header stays behind: the hop-by-hop ones (standard and `nominated` by
+/// the response's `Connection`), except what a `101` needs (`Connection`, `Upgrade`).
+/// `Transfer-Encoding` stays for the server codec to frame the body by; to an HTTP/1.0 client,
+/// which knows no chunked coding, a body without a length is sent close-delimited instead.
+pub fn is_hop_by_hop_response(
+    name: &HeaderName,
+    nominated: &Nominations,
+    switching_protocols: bool,
+    client_http10: bool,
+) -> bool {
     if switching_protocols {
-        for name in [KEEP_ALIVE, PROXY_CONNECTION, header::TE, header::TRAILER] {
-            headers.remove(name);
-        }
-        return;
+        return [KEEP_ALIVE, PROXY_CONNECTION, header::TE, header::TRAILER].contains(name);
     }
-    let present = standard_present(headers);
-    // A response's nominations are removed too; a malformed one nominates nothing.
-    if present[0] {
-        let nominated = nominations(headers).unwrap_or_default();
-        for name in nominated.names() {
-            headers.remove(name);
-        }
+    if name == header::TRANSFER_ENCODING {
+        return client_http10;
     }
-    remove_standard(headers, present);
-    if client_http10 {
-        headers.remove(header::TRANSFER_ENCODING);
-    }
+    is_hop_by_hop(name, nominated)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `map` without the headers `skip` names.
+    fn without(map: &HeaderMap, skip: impl Fn(&HeaderName) -> bool) -> HeaderMap {
+        let mut kept = HeaderMap::new();
+        for (name, value) in map {
+            if !skip(name) {
+                kept.append(name.clone(), value.clone());
+            }
+        }
+        kept
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -246,7 +224,7 @@ mod tests {
 
     #[test]
     fn nominated_headers_are_removed_with_the_standard_ones() {
-        let mut map = headers(&[
+        let map = headers(&[
             ("connection", "keep-alive, X-Secret"),
             ("connection", "x-other"),
             ("x-secret", "1"),
@@ -258,7 +236,7 @@ mod tests {
         ]);
         let nominated = nominations(&map).unwrap();
         assert!(nominated.contains("x-secret") && nominated.contains("x-other"));
-        remove_hop_by_hop(&mut map, &nominated);
+        let map = without(&map, |name| is_hop_by_hop(name, &nominated));
         assert_eq!(map.len(), 1, "{map:?}");
         assert_eq!(map["x-kept"], "3");
     }
@@ -290,9 +268,9 @@ mod tests {
     #[test]
     fn look_alikes_of_protected_names_are_other_headers() {
         for value in ["'X-Forwarded-For'", "X-Forwarded-For.", "!X-Forwarded-For"] {
-            let mut map = headers(&[("connection", value), ("x-forwarded-for", "6.6.6.6")]);
+            let map = headers(&[("connection", value), ("x-forwarded-for", "6.6.6.6")]);
             let nominated = nominations(&map).unwrap();
-            remove_hop_by_hop(&mut map, &nominated);
+            let map = without(&map, |name| is_hop_by_hop(name, &nominated));
             assert_eq!(map["x-forwarded-for"], "6.6.6.6", "{value}");
         }
     }
@@ -372,24 +350,28 @@ mod tests {
 
     #[test]
     fn responses_lose_hop_by_hop_headers_but_keep_their_framing() {
-        let mut map = headers(&[
+        let clean = |map: &HeaderMap, switching: bool, client_http10: bool| {
+            let nominated = nominations(map).unwrap_or_default();
+            without(map, |name| {
+                is_hop_by_hop_response(name, &nominated, switching, client_http10)
+            })
+        };
+        let map = headers(&[
             ("connection", "close, x-hop"),
             ("x-hop", "1"),
             ("keep-alive", "timeout=5"),
             ("transfer-encoding", "chunked"),
         ]);
-        clean_response(&mut map, false, false);
-        assert_eq!(map.len(), 1, "{map:?}");
-        assert_eq!(map["transfer-encoding"], "chunked");
-        let mut old_client = headers(&[("transfer-encoding", "chunked")]);
-        clean_response(&mut old_client, false, true);
+        let kept = clean(&map, false, false);
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept["transfer-encoding"], "chunked");
+        let old_client = clean(&headers(&[("transfer-encoding", "chunked")]), false, true);
         assert!(old_client.is_empty());
-        let mut switching = headers(&[
+        let switching = headers(&[
             ("connection", "Upgrade"),
             ("upgrade", "websocket"),
             ("keep-alive", "x"),
         ]);
-        clean_response(&mut switching, true, false);
-        assert_eq!(switching.len(), 2);
+        assert_eq!(clean(&switching, true, false).len(), 2);
     }
 }

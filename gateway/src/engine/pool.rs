@@ -8,12 +8,12 @@
 //! connection: the pool is touched twice per proxied request, so it stays this small.
 
 use std::{
-    collections::HashMap,
     net::SocketAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
+use foldhash::HashMap;
 use futures::FutureExt;
 use pingora::{
     Result, connectors::TransportConnector, protocols::Stream, upstreams::peer::HttpPeer,
@@ -44,7 +44,7 @@ impl Pool {
     pub fn new(size: usize, idle_timeout: Duration) -> Self {
         Self {
             connector: TransportConnector::new(None),
-            idle: Mutex::new(HashMap::new()),
+            idle: Mutex::new(HashMap::default()),
             size,
             idle_timeout,
         }
