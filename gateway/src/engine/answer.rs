@@ -16,7 +16,7 @@ use pingora::{Result, http::ResponseHeader, protocols::http::ServerSession};
 use crate::{
     forwarding,
     plugins::{Effects, LocalResponse},
-    responses::{REQUEST_ID_HEADER, RequestId},
+    responses::{GatewayError, JSON, REQUEST_ID_HEADER, RequestId},
 };
 
 /// Largest unread request body drained before an answer of the gateway's own, to keep the
@@ -116,6 +116,22 @@ async fn write(
             .await?;
     }
     Ok(())
+}
+
+/// Answers a request head the server codec could not parse: 400 with Kong's body, and the
+/// connection closes (where a next request would begin is unknown). The session has no request
+/// head, so this goes through the codec's own error path.
+pub async fn malformed_head(session: &mut ServerSession) {
+    let response = GatewayError::BadRequest.response(&RequestId::generate());
+    let header = ResponseHeader::build(response.status, None)
+        .and_then(|mut header| {
+            header.insert_header(header::CONTENT_TYPE, JSON)?;
+            header.insert_header(header::CONTENT_LENGTH, response.body.len())?;
+            Ok(header)
+        })
+        .unwrap_or_else(|_| ServerSession::generate_error(400));
+    // It also says `Connection: close`.
+    let _ = session.write_error_response(header, response.body).await;
 }
 
 /// Reads and drops what the client still sends, for [`LINGER_TIME`] or [`LINGER_BYTES`] at most,

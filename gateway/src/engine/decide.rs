@@ -22,19 +22,22 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Longest request target accepted (nginx's request line must fit one 8 KiB buffer: 414).
 const MAX_TARGET_BYTES: usize = 8 * 1024;
 
+/// A request on its way to a service.
+pub struct Proxied {
+    /// The matched route (index in the snapshot).
+    pub route: usize,
+    /// Its service (index in the snapshot).
+    pub service: usize,
+    /// The rewritten upstream URI (path and query), when it differs from the client's.
+    pub upstream_uri: Option<String>,
+    /// The prefix `strip_path` removed (`X-Forwarded-Prefix`).
+    pub forwarded_prefix: Option<String>,
+}
+
 /// What [`decide`] decided.
 pub enum Decision {
     /// Send the request to the route's service.
-    Proxy {
-        /// The matched route (index in the snapshot).
-        route: usize,
-        /// Its service (index in the snapshot).
-        service: usize,
-        /// The rewritten upstream URI (path and query), when it differs from the client's.
-        upstream_uri: Option<String>,
-        /// The prefix `strip_path` removed (`X-Forwarded-Prefix`).
-        forwarded_prefix: Option<String>,
-    },
+    Proxy(Proxied),
     /// Answer the request with this (no route, a plugin's exit, ...); `route` when one matched.
     Respond {
         /// The matched route, when the answer came from its plugins.
@@ -129,12 +132,12 @@ pub async fn decide(
         } else {
             (None, None)
         };
-    Decision::Proxy {
+    Decision::Proxy(Proxied {
         route: route_index,
         service: service_index,
         upstream_uri,
         forwarded_prefix,
-    }
+    })
 }
 
 /// Whether one header field or the whole block exceeds nginx-like limits.

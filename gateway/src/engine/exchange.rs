@@ -29,7 +29,7 @@ use pingora::{
 
 use super::{
     Engine, answer, client_ip,
-    decide::{Decision, decide},
+    decide::{Decision, Proxied, decide},
     hop_by_hop::{self, Nominations},
     millis, ms_f64, server_port, tunnel,
     upstream::{self, Answered, Failure, Outgoing, Tries},
@@ -43,6 +43,9 @@ use crate::{
     runtime::Runtime,
 };
 
+/// How long a write to the client may wait for it to read (nginx's `send_timeout`).
+const CLIENT_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Serves one request of `session`; the connection back when it can carry another.
 pub async fn serve(
     engine: &Engine,
@@ -54,6 +57,9 @@ pub async fn serve(
     }
     // Requests a client sends before reading the previous answer are answered in order.
     session.set_pipelining_enabled(true);
+    // A client that stops reading its answer is given up on after a while (nginx's
+    // `send_timeout`); one that stops sending its body after the server codec's 60 s read timeout.
+    session.set_write_timeout(Some(CLIENT_WRITE_TIMEOUT));
     let mut exchange = Exchange::start(engine.state.load_full(), client_ip(&session));
     let ending = exchange.run(engine, &mut session, shutdown).await;
     exchange.report(engine, &session);
@@ -81,27 +87,35 @@ async fn read_head(session: &mut ServerSession, shutdown: &ShutdownWatch) -> boo
         Err(error) => {
             if error.etype() == &ErrorType::InvalidHTTPHeader {
                 tracing::debug!(%error, "malformed request head");
-                session.set_keepalive(None);
-                let response = GatewayError::BadRequest.response(&RequestId::generate());
-                let _ = session
-                    .write_error_response(
-                        pingora::http::ResponseHeader::build(response.status, None)
-                            .and_then(|mut header| {
-                                header
-                                    .insert_header(header::CONTENT_TYPE, crate::responses::JSON)?;
-                                header
-                                    .insert_header(header::CONTENT_LENGTH, response.body.len())?;
-                                Ok(header)
-                            })
-                            .unwrap_or_else(|_| ServerSession::generate_error(400)),
-                        response.body,
-                    )
-                    .await;
+                answer::malformed_head(session).await;
             }
             session.shutdown().await;
             false
         }
     }
+}
+
+/// What the gateway never forwards, refused before routing: `CONNECT` (405), ambiguous framing
+/// (400, and the connection closes: where the next request begins is unknown), a `Connection`
+/// header that nominates a protected header or is malformed (400). Else the `Connection`
+/// header's nominations.
+fn refusal(session: &ServerSession) -> Result<Nominations, (GatewayError, bool)> {
+    let request = session.req_header();
+    if request.method == Method::CONNECT {
+        return Err((GatewayError::MethodNotAllowed, false));
+    }
+    let ambiguous = hop_by_hop::ambiguous_framing(&request.headers, || {
+        session
+            .as_http1()
+            .map(|http1| http1.get_headers_raw_bytes())
+    });
+    if ambiguous {
+        return Err((GatewayError::BadRequest, true));
+    }
+    hop_by_hop::nominations(&request.headers).map_err(|refusal| {
+        tracing::debug!(?refusal, "Connection header refused");
+        (GatewayError::BadRequest, false)
+    })
 }
 
 /// How the client connection ends after a request.
@@ -245,28 +259,10 @@ impl Exchange {
         shutdown: &ShutdownWatch,
     ) -> Ending {
         let closing = *shutdown.borrow();
-        if session.req_header().method == Method::CONNECT {
-            return self
-                .answer_error(session, GatewayError::MethodNotAllowed, closing)
-                .await;
-        }
-        let ambiguous = hop_by_hop::ambiguous_framing(&session.req_header().headers, || {
-            session
-                .as_http1()
-                .map(|http1| http1.get_headers_raw_bytes())
-        });
-        if ambiguous {
-            return self
-                .answer_error(session, GatewayError::BadRequest, true)
-                .await;
-        }
-        let nominated = match hop_by_hop::nominations(&session.req_header().headers) {
+        let nominated = match refusal(session) {
             Ok(nominated) => nominated,
-            Err(refusal) => {
-                tracing::debug!(?refusal, "Connection header refused");
-                return self
-                    .answer_error(session, GatewayError::BadRequest, closing)
-                    .await;
+            Err((error, close)) => {
+                return self.answer_error(session, error, closing || close).await;
             }
         };
         let runtime = self.runtime.clone();
@@ -278,26 +274,36 @@ impl Exchange {
             &mut self.effects,
         )
         .await;
-        let (route, service, upstream_uri, forwarded_prefix) = match decision {
-            Decision::Proxy {
-                route,
-                service,
-                upstream_uri,
-                forwarded_prefix,
-            } => (route, service, upstream_uri, forwarded_prefix),
+        match decision {
+            Decision::Proxy(proxied) => {
+                self.proxy(engine, session, &runtime, &nominated, proxied, closing)
+                    .await
+            }
             Decision::Respond { route, response } => {
                 self.route = route;
-                return self.answer(session, &response, closing).await;
+                self.answer(session, &response, closing).await
             }
-        };
-        self.route = Some(route);
-        self.service = Some(service);
+        }
+    }
+
+    /// Sends the request to its service and passes the answer on.
+    async fn proxy(
+        &mut self,
+        engine: &Engine,
+        session: &mut ServerSession,
+        runtime: &Runtime,
+        nominated: &Nominations,
+        proxied: Proxied,
+        closing: bool,
+    ) -> Ending {
+        self.route = Some(proxied.route);
+        self.service = Some(proxied.service);
         let request = session.req_header();
         let websocket = hop_by_hop::is_websocket_upgrade(
             &request.method,
             request.version,
             &request.headers,
-            &nominated,
+            nominated,
         );
         let expects_continue = request.version == Version::HTTP_11
             && request
@@ -308,16 +314,17 @@ impl Exchange {
         // tunnel's.
         let has_body = !websocket && !session.is_body_empty();
         let upstream_request = UpstreamRequest {
-            nominated: &nominated,
+            nominated,
             websocket,
             has_body,
             keepalive: engine.pool.keeps_connections(),
-            preserve_host: runtime.route(route).preserve_host,
+            preserve_host: runtime.route(proxied.route).preserve_host,
             client_ip: self.client_ip.map(forwarding::ip_value),
             port: server_port(session).map(|port| forwarding::number_value(port.into())),
             request_id: self.request_id_header.clone(),
-            upstream_uri: upstream_uri.as_deref(),
-            forwarded_prefix: forwarded_prefix
+            upstream_uri: proxied.upstream_uri.as_deref(),
+            forwarded_prefix: proxied
+                .forwarded_prefix
                 .as_deref()
                 .and_then(|prefix| HeaderValue::from_str(prefix).ok()),
             effects: &self.effects,
@@ -329,7 +336,7 @@ impl Exchange {
             session.enable_retry_buffering();
         }
         let outgoing = Outgoing {
-            service: &runtime.services[service],
+            service: &runtime.services[proxied.service],
             build: &build,
             client_ip: self.client_ip,
             send_body: has_body,
