@@ -52,6 +52,8 @@ pub struct Metrics {
     target_health: IntGaugeVec,
     reloads: IntCounterVec,
     key_cache: IntCounterVec,
+    key_cache_hits: OnceLock<IntCounter>,
+    key_cache_misses: OnceLock<IntCounter>,
     rate_limited: IntCounterVec,
     in_flight: AtomicU64,
     total: AtomicU64,
@@ -187,6 +189,8 @@ impl Metrics {
             target_health,
             reloads,
             key_cache,
+            key_cache_hits: OnceLock::new(),
+            key_cache_misses: OnceLock::new(),
             rate_limited,
             in_flight: AtomicU64::new(0),
             total: AtomicU64::new(0),
@@ -261,8 +265,14 @@ impl Metrics {
 
     /// An `apikey-auth-plugin` cache lookup.
     pub fn key_cache(&self, hit: bool) {
-        self.key_cache
-            .with_label_values(&[if hit { "hit" } else { "miss" }])
+        // Resolved on first use, not per request (a labelled look-up hashes its labels).
+        let (counter, label) = if hit {
+            (&self.key_cache_hits, "hit")
+        } else {
+            (&self.key_cache_misses, "miss")
+        };
+        counter
+            .get_or_init(|| self.key_cache.with_label_values(&[label]))
             .inc();
     }
 
