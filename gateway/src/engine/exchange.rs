@@ -60,8 +60,8 @@ pub async fn serve(
     // A client that stops reading its answer is given up on after a while (nginx's
     // `send_timeout`); one that stops sending its body after the server codec's 60 s read timeout.
     session.set_write_timeout(Some(CLIENT_WRITE_TIMEOUT));
-    let mut exchange = Exchange::start(engine.state.load_full(), client_ip(&session));
-    let ending = exchange.run(engine, &mut session, shutdown).await;
+    let mut exchange = Exchange::start(engine.state.load_full(), client_ip(&session), shutdown);
+    let ending = exchange.run(engine, &mut session).await;
     exchange.report(engine, &session);
     match ending {
         Ending::Finish => {
@@ -76,6 +76,10 @@ pub async fn serve(
 /// Reads the request head; `false` when there is no request to serve (the client closed, the
 /// service is shutting down, or the head was malformed and has been answered 400).
 async fn read_head(session: &mut ServerSession, shutdown: &ShutdownWatch) -> bool {
+    if *shutdown.borrow() {
+        // A kept-alive connection whose last answer went out after shutdown began.
+        return false;
+    }
     let mut shutdown = shutdown.clone();
     let read = tokio::select! {
         biased;
@@ -195,7 +199,9 @@ impl UpstreamRequest<'_> {
 }
 
 /// One request's state, from its head to its log line.
-struct Exchange {
+struct Exchange<'a> {
+    /// Pingora's shutdown signal: once it is set, answers say `Connection: close`.
+    shutdown: &'a ShutdownWatch,
     /// The snapshot this request uses from start to end.
     runtime: Arc<Runtime>,
     request_id: RequestId,
@@ -232,10 +238,15 @@ impl Drop for InFlight {
     }
 }
 
-impl Exchange {
-    fn start(runtime: Arc<Runtime>, client_ip: Option<IpAddr>) -> Self {
+impl<'a> Exchange<'a> {
+    fn start(
+        runtime: Arc<Runtime>,
+        client_ip: Option<IpAddr>,
+        shutdown: &'a ShutdownWatch,
+    ) -> Self {
         let request_id = RequestId::generate();
         Self {
+            shutdown,
             runtime,
             request_id_header: request_id.header_value(),
             request_id,
@@ -252,18 +263,16 @@ impl Exchange {
         }
     }
 
-    async fn run(
-        &mut self,
-        engine: &Engine,
-        session: &mut ServerSession,
-        shutdown: &ShutdownWatch,
-    ) -> Ending {
-        let closing = *shutdown.borrow();
+    /// Whether the service is shutting down (checked when an answer is about to go out, so a
+    /// request that started before still says `Connection: close`).
+    fn closing(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    async fn run(&mut self, engine: &Engine, session: &mut ServerSession) -> Ending {
         let nominated = match refusal(session) {
             Ok(nominated) => nominated,
-            Err((error, close)) => {
-                return self.answer_error(session, error, closing || close).await;
-            }
+            Err((error, close)) => return self.answer_error(session, error, close).await,
         };
         let runtime = self.runtime.clone();
         let decision = decide(
@@ -276,12 +285,12 @@ impl Exchange {
         .await;
         match decision {
             Decision::Proxy(proxied) => {
-                self.proxy(engine, session, &runtime, &nominated, proxied, closing)
+                self.proxy(engine, session, &runtime, &nominated, proxied)
                     .await
             }
             Decision::Respond { route, response } => {
                 self.route = route;
-                self.answer(session, &response, closing).await
+                self.answer(session, &response, false).await
             }
         }
     }
@@ -294,7 +303,6 @@ impl Exchange {
         runtime: &Runtime,
         nominated: &Nominations,
         proxied: Proxied,
-        closing: bool,
     ) -> Ending {
         self.route = Some(proxied.route);
         self.service = Some(proxied.service);
@@ -353,11 +361,8 @@ impl Exchange {
         )
         .await;
         match exchanged {
-            Ok(answered) => {
-                self.respond(engine, session, answered, websocket, closing)
-                    .await
-            }
-            Err(Failure::Answer(error)) => self.answer_error(session, error, closing).await,
+            Ok(answered) => self.respond(engine, session, answered, websocket).await,
+            Err(Failure::Answer(error)) => self.answer_error(session, error, false).await,
             Err(Failure::ClientGone) => Ending::Abort,
         }
     }
@@ -369,7 +374,6 @@ impl Exchange {
         session: &mut ServerSession,
         answered: Answered,
         websocket: bool,
-        closing: bool,
     ) -> Ending {
         let Answered {
             session: mut upstream,
@@ -387,7 +391,7 @@ impl Exchange {
             // a tunnel it never asked for.
             upstream.shutdown().await;
             return self
-                .answer_error(session, GatewayError::BadGateway, closing)
+                .answer_error(session, GatewayError::BadGateway, false)
                 .await;
         }
         let runtime = self.runtime.clone();
@@ -418,10 +422,10 @@ impl Exchange {
         });
         let Ok(response) = response else {
             return self
-                .answer_error(session, GatewayError::BadGateway, closing)
+                .answer_error(session, GatewayError::BadGateway, false)
                 .await;
         };
-        if closing {
+        if self.closing() {
             session.set_keepalive(None);
         }
         self.status = status;
@@ -475,25 +479,26 @@ impl Exchange {
         &mut self,
         session: &mut ServerSession,
         error: GatewayError,
-        closing: bool,
+        close: bool,
     ) -> Ending {
         let response = error.response(&self.request_id);
-        self.answer(session, &response, closing).await
+        self.answer(session, &response, close).await
     }
 
-    /// Answers with one of the gateway's own responses.
+    /// Answers with one of the gateway's own responses; `close` ends the connection after it
+    /// (as does a shutdown).
     async fn answer(
         &mut self,
         session: &mut ServerSession,
         response: &LocalResponse,
-        closing: bool,
+        close: bool,
     ) -> Ending {
         self.status = response.status;
         let context = answer::Context {
             request_id: &self.request_id,
             started: self.started,
             effects: &self.effects,
-            closing,
+            closing: close || self.closing(),
         };
         match Box::pin(answer::answer(session, response, &context)).await {
             Ok(()) => Ending::Finish,

@@ -455,3 +455,55 @@ async fn http2_clients_are_served_over_cleartext() {
     let json: serde_json::Value = upload.json().await.unwrap();
     assert_eq!(json["body_bytes"], 100_000, "{json}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_request_in_flight_closes_idle_connections_and_exits() {
+    let upstream = Upstream::start("svc").await;
+    let mut gateway = Gateway::start(&one_service(&upstream.target()));
+    // A kept-alive connection, idle after one answer, and a request in flight (the upstream takes
+    // 3 s to answer `/slow`).
+    let mut idle = connect(&gateway).await;
+    idle.write_all(b"GET /svc/a HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let (head, _) = read_sized_answer(&mut idle).await;
+    assert_eq!(
+        header_value(&head, "connection"),
+        Some("keep-alive"),
+        "{head}"
+    );
+    let mut busy = connect(&gateway).await;
+    busy.write_all(b"GET /svc/slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    testkit::wait_until_async(
+        "the slow request reached the upstream",
+        READ_DEADLINE,
+        || {
+            let hits = upstream.hits();
+            async move { hits == 2 }
+        },
+    )
+    .await
+    .unwrap();
+
+    gateway.process.signal("TERM").unwrap();
+    let (head, body) = read_sized_answer(&mut busy).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(header_value(&head, "connection"), Some("close"), "{head}");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["path"], "/slow", "{json}");
+    let mut rest = Vec::new();
+    let closed = timeout(READ_DEADLINE, idle.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "the idle connection is closed: {closed:?}"
+    );
+    // Pingora's grace period (5 s) and shutdown timeout (5 s) bound the exit.
+    testkit::wait_until_async("the gateway exits", Duration::from_secs(15), || {
+        let exited = gateway.process.try_exit_status().is_some();
+        async move { exited }
+    })
+    .await
+    .unwrap_or_else(|err| panic!("{err}\n{}", gateway.process.logs()));
+}
