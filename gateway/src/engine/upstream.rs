@@ -37,8 +37,12 @@ pub const MAX_TRIES: usize = 16;
 /// The targets a request tried, and the one it is on.
 #[derive(Default)]
 pub struct Tries {
+    /// Balancer indices the next pick skips; `tried[..skipped]`.
     tried: [usize; MAX_TRIES],
-    /// Targets tried so far (connects attempted).
+    skipped: usize,
+    /// The last pick went into `tried` (a balanced target, with room left).
+    last_skipped: bool,
+    /// Tries so far (connects attempted).
     pub count: usize,
     /// Counts this request on its current target while it is in flight (least-connections).
     pub active: Option<ActiveGuard>,
@@ -46,17 +50,29 @@ pub struct Tries {
 
 impl Tries {
     fn tried(&self) -> &[usize] {
-        &self.tried[..self.count.min(MAX_TRIES)]
+        &self.tried[..self.skipped]
     }
 
     fn record(&mut self, balancer_index: Option<usize>, state: &std::sync::Arc<TargetState>) {
+        self.last_skipped = false;
         if let Some(index) = balancer_index
-            && self.count < MAX_TRIES
+            && self.skipped < MAX_TRIES
         {
-            self.tried[self.count] = index;
+            self.tried[self.skipped] = index;
+            self.skipped += 1;
+            self.last_skipped = true;
         }
         self.count += 1;
         self.active = Some(ActiveGuard::new(state.clone()));
+    }
+
+    /// The last target may be picked again: its pooled connection had gone stale, which says
+    /// nothing about the target.
+    fn allow_again(&mut self) {
+        if self.last_skipped {
+            self.skipped -= 1;
+            self.last_skipped = false;
+        }
     }
 
     /// The current target and its upstream, when that upstream runs passive checks.
@@ -128,9 +144,6 @@ pub async fn exchange(
 ) -> Result<Answered, Failure> {
     let settings = &outgoing.service.service;
     let retries = settings.retries as usize;
-    // Whether the client's body has begun to stream to a target: later tries send the retry
-    // buffer instead.
-    let mut streamed = false;
     loop {
         let (addr, host) = pick(outgoing, tries, client)?;
         let mut peer = HttpPeer::new(addr, false, String::new());
@@ -163,8 +176,9 @@ pub async fn exchange(
                 return Err(Failure::Answer(GatewayError::BadRequest));
             }
         };
-        let stream_body = !streamed;
-        streamed = true;
+        // The client's body streams on the try that first reads it; a later try sends the retry
+        // buffer.
+        let stream_body = client.body_bytes_read() == 0 && !client.is_body_done();
         let sent = send(
             &mut upstream,
             header,
@@ -204,6 +218,9 @@ pub async fn exchange(
             !outgoing.send_body || client.is_body_done() && !client.retry_buffer_truncated();
         let idempotent = client.req_header().method.is_idempotent();
         if tries.count <= retries && replayable && (idempotent || stale) {
+            if stale {
+                tries.allow_again();
+            }
             continue;
         }
         return Err(Failure::Answer(if timeout {
@@ -344,5 +361,30 @@ fn ip_octets(ip: std::net::IpAddr) -> ([u8; 16], usize) {
             (bytes, 4)
         }
         std::net::IpAddr::V6(v6) => (v6.octets(), 16),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_target_whose_pooled_connection_was_stale_may_be_picked_again_a_failed_one_not() {
+        let state = Arc::new(TargetState::new(SocketAddr::from(([127, 0, 0, 1], 80))));
+        let mut tries = Tries::default();
+        tries.record(Some(3), &state);
+        assert_eq!(tries.tried(), &[3]);
+        tries.allow_again();
+        assert!(tries.tried().is_empty());
+        assert_eq!(tries.count, 1, "a stale try still counts against retries");
+        tries.record(Some(3), &state);
+        tries.record(Some(5), &state);
+        assert_eq!((tries.tried(), tries.count), (&[3, 5][..], 3));
+        // A single-target service records no index: nothing to allow again.
+        tries.record(None, &state);
+        tries.allow_again();
+        assert_eq!((tries.tried(), tries.count), (&[3, 5][..], 4));
     }
 }

@@ -165,6 +165,30 @@ async fn a_target_that_refuses_connections_is_retried_on_the_other_with_no_clien
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_request_carries_its_whole_body_to_the_next_target() {
+    let live = Upstream::start("live").await;
+    let refused = format!("127.0.0.1:{}", testkit::free_port());
+    let gateway = Gateway::start(&upstream_config(
+        &[(live.target(), 100), (refused, 100)],
+        "",
+    ));
+    let client = reqwest::Client::new();
+    // Round robin puts the refusing target first for every other request.
+    for _ in 0..6 {
+        let response = client
+            .post(gateway.url("/svc/upload"))
+            .body("hello, retried world")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let json: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(json["body_bytes"], 20, "{json}");
+    }
+    assert_eq!(live.hits(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_target_refusing_is_kong_502_and_timeout_is_504() {
     let refused = format!("127.0.0.1:{}", testkit::free_port());
     let slow = Upstream::start("slow").await;
