@@ -2,7 +2,7 @@
 //! upstream request, headers to add to the client's response (proxied *and* gateway-generated),
 //! query arguments to hide, the authenticated consumer, the correlation id and the body limit.
 //!
-//! One [`Effects`] lives in the proxy's per-request context. It starts empty and allocation-free
+//! One [`Effects`] lives in the engine's per-request state. It starts empty and allocation-free
 //! (`Vec::new` and `None` allocate nothing), so requests on routes without plugins pay nothing.
 
 use std::sync::Arc;

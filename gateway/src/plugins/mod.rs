@@ -1,15 +1,15 @@
 //! Plugins: built once per snapshot from the typed config, resolved per route into a
 //! [`PluginChain`] (Kong's precedence: a route's instance beats its service's, which beats the
-//! global one; one instance per plugin name), ordered by Kong's priorities and run in the proxy's
-//! `request_filter`.
+//! global one; one instance per plugin name), ordered by Kong's priorities and run by the engine
+//! when it has matched a route (`engine/decide.rs`).
 //!
 //! The interface: each plugin has an access phase that sees an [`AccessRequest`] (the header, the
 //! normalised path, the client IP, route and service) and records what it wants changed in the
 //! request's [`Effects`] (upstream headers, hidden query arguments, response headers for the client,
 //! the consumer, the correlation id, a body limit). It returns [`Flow::Continue`] or
 //! [`Flow::Respond`] with a [`LocalResponse`]; the first plugin that answers ends the chain. The
-//! proxy applies the effects in `upstream_request_filter`, `response_filter`, its own responses
-//! and `request_body_filter`.
+//! engine applies the effects to the upstream request, to the client's answer (proxied or its
+//! own), and to the request body as it streams ([`BodyLimit`]).
 //!
 //! Execution order (Kong's `PRIORITY`, highest first):
 //! - [`correlation_id`] (100001): `correlation-id`.
