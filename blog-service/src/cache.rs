@@ -1,7 +1,10 @@
 //! The Redis cache of public reads (spec 5) with D3 invalidation.
 //!
-//! Keys: `blog_<24-hex id>` and `blog_<slug>` hold a PublicBlog (10 min); similar lists live under
-//! `similar_blogs_<generation>_<24-hex id>` (6 h). Every write that changes what the public sees
+//! Keys: `blog:id:<24-hex id>` and `blog:slug:<slug>` hold a PublicBlog (10 min); similar lists live
+//! under `similar_blogs_<generation>_<24-hex id>` (6 h). Ids and slugs have key spaces of their own
+//! (gomicro's `blog_<id>` / `blog_<slug>` shared one, and a slug may be any text: an author who named
+//! a slug after another blog's id had their blog served for that id), and readers check that a hit
+//! is the blog they asked for ([`crate::ops::PublicKey::matches`]). Every write that changes what the public sees
 //! deletes the blog's id and slug entries and bumps the generation ([`GENERATION_KEY`]) in one
 //! atomic step. The generation also guards fills: a reader remembers the generation *before* its
 //! database read and a fill only lands if no write bumped it meanwhile, so a read racing with an
@@ -22,7 +25,7 @@ pub const BLOG_TTL_SECS: u64 = 10 * 60;
 pub const SIMILAR_TTL_SECS: u64 = 6 * 60 * 60;
 /// Longest wait for one Redis call before treating it as a miss.
 pub const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(500);
-/// The generation counter; outside the `blog_` namespace so no slug can collide with it.
+/// The generation counter; outside the `blog:` key spaces so no id or slug can collide with it.
 pub const GENERATION_KEY: &str = "blogs_cache_generation";
 
 /// Set `KEYS[2]` to `ARGV[2]` for `ARGV[3]` seconds only if the generation `KEYS[1]` still is `ARGV[1]`.
@@ -34,14 +37,14 @@ end
 return 0
 ";
 
-/// Key of a PublicBlog cached by id (spec 5).
+/// Key of a PublicBlog cached by id (spec 5 says `blog_<id>`; a key space of its own here).
 pub fn blog_id_key(id: &str) -> String {
-    format!("blog_{id}")
+    format!("blog:id:{id}")
 }
 
-/// Key of a PublicBlog cached by slug (spec 5; shares the `blog_` namespace with ids).
+/// Key of a PublicBlog cached by slug (spec 5 says `blog_<slug>`; a key space of its own here).
 pub fn blog_slug_key(slug: &str) -> String {
-    format!("blog_{slug}")
+    format!("blog:slug:{slug}")
 }
 
 /// Key of the similar list of blog `id` at `generation` (D3).
@@ -169,19 +172,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_follow_the_contract() {
-        assert_eq!(
-            blog_id_key("65a1b2c3d4e5f6a7b8c9d0e1"),
-            "blog_65a1b2c3d4e5f6a7b8c9d0e1"
+    fn ids_and_slugs_have_key_spaces_of_their_own() {
+        let id = "65a1b2c3d4e5f6a7b8c9d0e1";
+        assert_eq!(blog_id_key(id), "blog:id:65a1b2c3d4e5f6a7b8c9d0e1");
+        assert_eq!(blog_slug_key("my-slug"), "blog:slug:my-slug");
+        assert_ne!(
+            blog_id_key(id),
+            blog_slug_key(id),
+            "a slug spelled like an id is another key"
         );
-        assert_eq!(blog_slug_key("my-slug"), "blog_my-slug");
         assert_eq!(
             similar_key(7, "65a1b2c3d4e5f6a7b8c9d0e1"),
             "similar_blogs_7_65a1b2c3d4e5f6a7b8c9d0e1"
         );
         assert!(
-            !GENERATION_KEY.starts_with("blog_"),
-            "no slug may collide with it"
+            !GENERATION_KEY.starts_with("blog:"),
+            "no id or slug may collide with it"
         );
         assert_eq!((BLOG_TTL_SECS, SIMILAR_TTL_SECS), (600, 21_600));
     }

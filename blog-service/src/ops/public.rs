@@ -19,16 +19,34 @@ pub enum PublicKey {
     Slug(Slug),
 }
 
+impl PublicKey {
+    /// Its cache key (see [`crate::cache`]).
+    fn cache_key(&self) -> String {
+        match self {
+            Self::Id(id) => cache::blog_id_key(id.as_str()),
+            Self::Slug(slug) => cache::blog_slug_key(slug.as_str()),
+        }
+    }
+
+    /// Whether `blog` is the blog this key asks for: a cache hit must be, whatever the key says.
+    pub fn matches(&self, blog: &PublicBlog) -> bool {
+        match self {
+            Self::Id(id) => blog.id == id.as_str(),
+            Self::Slug(slug) => blog.slug == slug.as_str(),
+        }
+    }
+}
+
 /// `GET /id/:id`, `GET /slug/:slug`: cache, else the published active blog plus its author's profile;
 /// the result is cached for 10 min unless a write happened meanwhile (D3).
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn get_public_blog(state: &AppState, key: PublicKey) -> Result<PublicBlog, OpsError> {
-    let cache_key = match &key {
-        PublicKey::Id(id) => cache::blog_id_key(id.as_str()),
-        PublicKey::Slug(slug) => cache::blog_slug_key(slug.as_str()),
-    };
+    let cache_key = key.cache_key();
     if let Some(hit) = state.cache.get::<PublicBlog>(&cache_key).await {
-        return Ok(hit);
+        if key.matches(&hit) {
+            return Ok(hit);
+        }
+        tracing::warn!(key = %cache_key, cached_id = %hit.id, "cache entry of another blog ignored");
     }
     // Read before the database so that a write in between voids the fill.
     let generation = state.cache.generation().await;

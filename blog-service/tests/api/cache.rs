@@ -45,11 +45,11 @@ async fn public_reads_are_served_from_the_cache_once_filled() {
 
     let (status, _) = app.get(&format!("/id/{id}")).await;
     assert_eq!(status, 200);
-    wait_for_key(&app, &format!("blog_{id}")).await;
+    wait_for_key(&app, &format!("blog:id:{id}")).await;
     // prove the next read comes from Redis: plant a marker in the entry
     let mut connection = redis(&app).await;
     let raw: String = redis::cmd("GET")
-        .arg(format!("blog_{id}"))
+        .arg(format!("blog:id:{id}"))
         .query_async(&mut connection)
         .await
         .unwrap();
@@ -61,13 +61,13 @@ async fn public_reads_are_served_from_the_cache_once_filled() {
     );
     cached["title"] = json!("from redis");
     let ttl: i64 = redis::cmd("TTL")
-        .arg(format!("blog_{id}"))
+        .arg(format!("blog:id:{id}"))
         .query_async(&mut connection)
         .await
         .unwrap();
     assert!((590..=600).contains(&ttl), "10 min TTL, got {ttl}");
     let _: () = redis::cmd("SET")
-        .arg(format!("blog_{id}"))
+        .arg(format!("blog:id:{id}"))
         .arg(cached.to_string())
         .query_async(&mut connection)
         .await
@@ -77,7 +77,7 @@ async fn public_reads_are_served_from_the_cache_once_filled() {
 
     let (status, _) = app.get("/slug/cached-blog").await;
     assert_eq!(status, 200);
-    wait_for_key(&app, "blog_cached-blog").await;
+    wait_for_key(&app, "blog:slug:cached-blog").await;
 }
 
 /// Reads (and so caches) blog `id` by id, by slug `d3-blog` and its similar list.
@@ -101,7 +101,7 @@ async fn no_reader_sees_stale_data_after_any_write() {
     let similar = app.create_blog(WRITER, "d3-similar", "Giraffe spots").await;
     app.submit_and_publish(WRITER, &similar).await;
     warm(&app, &id).await;
-    wait_for_key(&app, "blog_d3-blog").await;
+    wait_for_key(&app, "blog:slug:d3-blog").await;
 
     // update: the new title at once, by id and slug
     let update = json!({"_id": id, "title": "Giraffe necks, revised", "draftText": "second text"});
@@ -304,7 +304,7 @@ async fn cached_reads_are_faster_than_database_reads() {
     let mut uncached = Duration::ZERO;
     for _ in 0..ROUNDS {
         let _: () = redis::cmd("DEL")
-            .arg(format!("blog_{id}"))
+            .arg(format!("blog:id:{id}"))
             .query_async(&mut connection)
             .await
             .unwrap();
@@ -312,7 +312,7 @@ async fn cached_reads_are_faster_than_database_reads() {
         assert_eq!(app.get(&path).await.0, 200);
         uncached += started.elapsed();
     }
-    wait_for_key(&app, &format!("blog_{id}")).await;
+    wait_for_key(&app, &format!("blog:id:{id}")).await;
     let mut cached = Duration::ZERO;
     for _ in 0..ROUNDS {
         let started = Instant::now();
@@ -338,7 +338,7 @@ async fn replicas_share_one_sqlite_file_and_one_cache() {
         async move { send(&client, &address, Method::GET, &path, None, None).await }
     };
     assert_eq!(read_b(format!("/id/{id}")).await.0, 200);
-    wait_for_key(&app, &format!("blog_{id}")).await;
+    wait_for_key(&app, &format!("blog:id:{id}")).await;
 
     // Act: unpublish through replica A
     assert_eq!(
@@ -360,4 +360,66 @@ async fn replicas_share_one_sqlite_file_and_one_cache() {
         "blog not found",
         "replica B after unpublish on A",
     );
+}
+
+#[tokio::test]
+async fn a_slug_equal_to_another_blogs_id_never_answers_for_that_id() {
+    // Arrange: two published blogs; the writer renames theirs to the other blog's id
+    let app = spawn_app().await;
+    let victim = app.create_blog(ADMIN, "victim-blog", "Victim").await;
+    app.submit_and_publish(ADMIN, &victim).await;
+    let squatter = app.create_blog(WRITER, "squatter-blog", "Squatter").await;
+    app.submit_and_publish(WRITER, &squatter).await;
+    let rename = json!({"_id": squatter, "slug": victim});
+    let (status, body) = app
+        .call(Method::PUT, "/author/", WRITER, Some(&rename))
+        .await;
+    assert_eq!(status, 200, "rename: {body}");
+
+    // Act: the slug read fills its cache entry, then the id is read
+    let (status, by_slug) = app.get(&format!("/slug/{victim}")).await;
+    assert_eq!(status, 200, "{by_slug}");
+    assert_eq!(
+        by_slug["data"]["_id"],
+        squatter.as_str(),
+        "the slug is the squatter's"
+    );
+    wait_for_key(&app, &format!("blog:slug:{victim}")).await;
+    let (status, by_id) = app.get(&format!("/id/{victim}")).await;
+
+    // Assert: the id answers its own blog
+    assert_eq!(status, 200, "{by_id}");
+    assert_eq!(
+        (
+            by_id["data"]["_id"].as_str(),
+            by_id["data"]["title"].as_str()
+        ),
+        (Some(victim.as_str()), Some("Victim")),
+        "GET /id/<id> served another blog: {by_id}"
+    );
+}
+
+#[tokio::test]
+async fn a_cache_entry_of_another_blog_is_ignored() {
+    // Arrange: blog A's id entry holds blog B (as a shared key space, or a bad write, could leave it)
+    let app = spawn_app().await;
+    let a = app.create_blog(ADMIN, "entry-a", "Entry A").await;
+    app.submit_and_publish(ADMIN, &a).await;
+    let b = app.create_blog(ADMIN, "entry-b", "Entry B").await;
+    app.submit_and_publish(ADMIN, &b).await;
+    let (_, b_blog) = app.get(&format!("/id/{b}")).await;
+    let mut connection = redis(&app).await;
+    let _: () = redis::cmd("SET")
+        .arg(format!("blog:id:{a}"))
+        .arg(b_blog["data"].to_string())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+
+    // Act
+    let (status, body) = app.get(&format!("/id/{a}")).await;
+
+    // Assert: the database answers, not the foreign entry
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["_id"], a.as_str(), "{body}");
 }
