@@ -32,7 +32,8 @@ pub async fn get_editor_blog(
     Ok(PrivateBlog::new(blog, author.into()))
 }
 
-/// `PUT /editor/publish/id/:id`: needs submitted and not yet published.
+/// `PUT /editor/publish/id/:id`: needs submitted and not yet published, checked before the write for
+/// the contract's messages and by the write itself; a lost race answers as if seen before.
 #[tracing::instrument(skip_all, fields(editor_id = %editor, blog_id = %id), err(level = "debug"))]
 pub async fn publish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<(), OpsError> {
     let blog = state
@@ -57,7 +58,14 @@ pub async fn publish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<(), 
         .update(id, &Owner::Any, &change, editor, now)
         .await?
     {
-        return Err(OpsError::BlogNotFound);
+        // the write checks the state again: a withdrawal or another publish won the race
+        return Err(
+            match state.store.find_by_id(id).await?.filter(|blog| blog.status) {
+                Some(blog) if blog.published => OpsError::AlreadyPublished(id.clone()),
+                Some(_) => OpsError::NotSubmitted(id.clone()),
+                None => OpsError::BlogNotFound,
+            },
+        );
     }
     // D3: a republish must not leave the old text in the cache
     invalidate_public(state, &blog, None).await;
@@ -82,7 +90,13 @@ pub async fn unpublish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<()
         .update(id, &Owner::Any, &change, editor, Timestamp::now())
         .await?
     {
-        return Err(OpsError::BlogNotFound);
+        // the write checks the state again: another unpublish won the race
+        return Err(
+            match state.store.find_by_id(id).await?.filter(|blog| blog.status) {
+                Some(_) => OpsError::NotPublished(id.clone()),
+                None => OpsError::BlogNotFound,
+            },
+        );
     }
     invalidate_public(state, &blog, None).await;
     Ok(())

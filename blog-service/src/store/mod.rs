@@ -61,14 +61,17 @@ pub enum BlogChange {
     Delete,
     /// `submitted = value` (submit / withdraw).
     Submit(bool),
-    /// Publish: not drafted, not submitted, published, `text` and `publishedAt` set.
+    /// Publish: not drafted, not submitted, published, `text` and `publishedAt` set. Matches only a
+    /// blog that is submitted and not yet published, in the same statement as the write, so an
+    /// editor who read the blog before a withdrawal (or another editor's publish) changes nothing.
     Publish {
         /// The new public text (the draft text read before).
         text: String,
         /// The existing `publishedAt` or now.
         published_at: Timestamp,
     },
-    /// Unpublish: drafted, not submitted, not published (text and `publishedAt` kept).
+    /// Unpublish: drafted, not submitted, not published (text and `publishedAt` kept). Matches only
+    /// a published blog, in the same statement as the write.
     Unpublish,
 }
 
@@ -96,7 +99,8 @@ pub trait BlogStore: Send + Sync {
     /// The blog with `slug`, in any state.
     async fn find_by_slug(&self, slug: &str) -> StoreResult<Option<Blog>>;
 
-    /// Applies `change` to the active blog `id` owned by `owner`; `false` when none matched.
+    /// Applies `change` to the active blog `id` owned by `owner`; `false` when none matched (no such
+    /// blog, or not in the state the change needs, see [`BlogChange`]).
     /// `Conflict("slug")` when an edit's slug is taken.
     async fn update(
         &self,

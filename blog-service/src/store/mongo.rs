@@ -269,6 +269,17 @@ impl BlogStore for MongoStore {
         if let Owner::Author(author) = owner {
             filter.insert("author", oid(author)?);
         }
+        // the state the change needs is checked by the write itself (see BlogChange)
+        match change {
+            BlogChange::Publish { .. } => {
+                filter.insert("submitted", true);
+                filter.insert("published", false);
+            }
+            BlogChange::Unpublish => {
+                filter.insert("published", true);
+            }
+            BlogChange::Edit(_) | BlogChange::Delete | BlogChange::Submit(_) => {}
+        }
         let mut set = doc! {"updatedBy": oid(updated_by)?, "updatedAt": date(now)};
         match change {
             BlogChange::Edit(edit) => {

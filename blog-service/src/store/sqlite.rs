@@ -216,6 +216,16 @@ impl BlogStore for SqliteStore {
             query.push(" AND author = ");
             query.push_bind(author.as_str());
         }
+        // the state the change needs is checked by the write itself (see BlogChange)
+        match change {
+            BlogChange::Publish { .. } => {
+                query.push(" AND submitted = 1 AND published = 0");
+            }
+            BlogChange::Unpublish => {
+                query.push(" AND published = 1");
+            }
+            BlogChange::Edit(_) | BlogChange::Delete | BlogChange::Submit(_) => {}
+        }
         let result = query.build().execute(&self.pool).await.map_err(backend)?;
         Ok(result.rows_affected() > 0)
     }

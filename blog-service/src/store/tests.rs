@@ -24,7 +24,20 @@ fn draft(author: &Id, slug: &str, title: &str, description: &str, at: i64) -> Bl
     Blog::draft(new, author.clone(), Timestamp(at))
 }
 
+/// Submits, then publishes `blog` (publishing needs a submitted blog).
 async fn publish(store: &dyn BlogStore, blog: &Blog, at: i64) {
+    assert!(
+        store
+            .update(
+                &blog.id,
+                &Owner::Any,
+                &BlogChange::Submit(true),
+                &blog.author,
+                Timestamp(at)
+            )
+            .await
+            .unwrap()
+    );
     let change = BlogChange::Publish {
         text: blog.draft_text.clone(),
         published_at: Timestamp(at),
@@ -321,6 +334,78 @@ async fn similar_weights_title_over_description(store: &dyn BlogStore) {
     assert_eq!(store.similar(&source).await.unwrap().len(), 6, "limit 6");
 }
 
+/// The publish write itself requires "submitted and not yet published": an editor who read the
+/// blog before the author withdrew it (or before another editor published it) changes nothing.
+async fn publish_with_stale_state_changes_nothing(store: &dyn BlogStore) {
+    // Arrange: a submitted blog, read by the editor
+    let author = Id::generate();
+    let editor = Id::generate();
+    let blog = draft(&author, "race-publish", "Race", "race", 1_000);
+    store.insert(&blog).await.unwrap();
+    let submit = BlogChange::Submit(true);
+    let owner = Owner::Author(author.clone());
+    assert!(
+        store
+            .update(&blog.id, &owner, &submit, &author, Timestamp(2_000))
+            .await
+            .unwrap()
+    );
+    let seen = store.find_by_id(&blog.id).await.unwrap().unwrap();
+    assert!(seen.submitted && !seen.published);
+    let publish = BlogChange::Publish {
+        text: seen.draft_text.clone(),
+        published_at: Timestamp(4_000),
+    };
+
+    // Act: the author withdraws, then the editor publishes with what they read
+    let withdraw = BlogChange::Submit(false);
+    assert!(
+        store
+            .update(&blog.id, &owner, &withdraw, &author, Timestamp(3_000))
+            .await
+            .unwrap()
+    );
+    let published = store
+        .update(&blog.id, &Owner::Any, &publish, &editor, Timestamp(4_000))
+        .await
+        .unwrap();
+
+    // Assert
+    assert!(!published, "a withdrawn blog was published");
+    let stored = store.find_by_id(&blog.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.published, stored.submitted, stored.text.as_deref()),
+        (false, false, None),
+        "the withdrawn blog is untouched"
+    );
+
+    // and of two editors publishing with the same read, only the first one writes
+    assert!(
+        store
+            .update(&blog.id, &owner, &submit, &author, Timestamp(5_000))
+            .await
+            .unwrap()
+    );
+    let first = store
+        .update(&blog.id, &Owner::Any, &publish, &editor, Timestamp(6_000))
+        .await
+        .unwrap();
+    let second = store
+        .update(&blog.id, &Owner::Any, &publish, &author, Timestamp(7_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first, second),
+        (true, false),
+        "a published blog was published again"
+    );
+    let stored = store.find_by_id(&blog.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.updated_by, editor,
+        "the second publish changed nothing"
+    );
+}
+
 async fn run_suite(store: Arc<dyn BlogStore>) {
     store.ping().await.unwrap();
     insert_round_trips_every_field(store.as_ref()).await;
@@ -328,6 +413,7 @@ async fn run_suite(store: Arc<dyn BlogStore>) {
     updates_respect_owner_and_status(store.as_ref()).await;
     lists_filter_sort_and_page(store.as_ref()).await;
     similar_weights_title_over_description(store.as_ref()).await;
+    publish_with_stale_state_changes_nothing(store.as_ref()).await;
 }
 
 #[tokio::test]
