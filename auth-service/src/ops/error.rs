@@ -16,6 +16,10 @@ pub enum OpsError {
     /// 403.
     #[error("permission denied: invalid x-api-key")]
     InvalidApiKey,
+    /// 503: the store failed while looking the key up, so there is no verdict on the key (gomicro
+    /// answered 403, which gateways cache and every client of the key is refused until it expires).
+    #[error("x-api-key cannot be verified now, please try again later")]
+    ApiKeyUnverifiable(#[source] StoreError),
     /// 400 (sign-up, D13).
     #[error("user already registered")]
     AlreadyRegistered,
@@ -94,6 +98,11 @@ impl From<OpsError> for ApiError {
             E::NotRegistered | E::UserNotFound => ApiError::not_found(err.to_string()),
             E::InvalidApiKey | E::RoleMissing | E::InsufficientRole => {
                 ApiError::forbidden(err.to_string())
+            }
+            E::ApiKeyUnverifiable(ref cause) => {
+                // logged once, here at the edge; the client gets the text without the cause
+                tracing::error!(error.message = %cause, error.cause_chain = ?cause, "api key lookup failed");
+                ApiError::Unavailable(err.to_string())
             }
             E::Internal(err) => ApiError::Internal(err),
             E::MissingApiKey

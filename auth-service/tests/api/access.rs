@@ -275,6 +275,26 @@ async fn unknown_paths_and_wrong_methods_are_url_not_found() {
 }
 
 #[tokio::test]
+async fn verify_apikey_answers_503_not_403_when_the_store_fails() {
+    // Arrange: the key exists, but the table cannot be read any more
+    let app = spawn_app().await;
+    app.drop_table("api_keys").await;
+    // Act
+    let reply = send(
+        app.client
+            .get(format!("{}/verify/apikey", app.address))
+            .header("x-api-key", API_KEY),
+    )
+    .await;
+    // Assert: not a verdict on the key (the gateway would cache a 403), and no store text
+    reply.assert_error(
+        503,
+        "x-api-key cannot be verified now, please try again later",
+        "store failure",
+    );
+}
+
+#[tokio::test]
 async fn health_reports_each_check_and_names_the_failing_one() {
     let mut app = spawn_app().await;
     let ok = app.get("/health", None).await;

@@ -107,6 +107,8 @@ pub struct TestApp {
     pub redis: RedisServer,
     /// Kept alive for the app.
     pub _nats_server: NatsServer,
+    /// The app's SQLite URL.
+    pub database_url: String,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -156,6 +158,7 @@ pub async fn spawn_app() -> TestApp {
         state,
         redis,
         _nats_server: nats_server,
+        database_url,
         _dir: dir,
         shutdown: Some(tx),
         server: Some(server),
@@ -212,6 +215,20 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
 }
 
 impl TestApp {
+    /// Drops `table` through a connection of its own, so that the app's next query on it fails
+    /// with a real store error (`no such table: ...`).
+    pub async fn drop_table(&self, table: &str) {
+        use sqlx::Connection;
+        let mut connection = sqlx::SqliteConnection::connect(&self.database_url)
+            .await
+            .expect("open the app's SQLite file");
+        sqlx::query(&format!("DROP TABLE {table}"))
+            .execute(&mut connection)
+            .await
+            .expect("drop table");
+        connection.close().await.expect("close");
+    }
+
     /// `POST path` with a raw body.
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Reply {
         send(
