@@ -1,8 +1,9 @@
 //! [`ApiError`]: the one error type handlers and NATS responders return (spec `api.md` 0.2, 2.4).
 //!
 //! Over HTTP it renders the error envelope with its status. Over NATS it becomes the
-//! `"<status>:<message>"` text. Internal errors keep their cause chain for the log; the client sees
-//! the generic text unless the service runs in debug/test mode (see [`crate::http`]).
+//! `"<status>:<message>"` text. Internal errors keep their cause chain for the log; an HTTP client
+//! sees the generic text unless the service runs in debug/test mode (see [`crate::http`]), a NATS
+//! requester always does (gomicro sent the driver's text, which blog relayed to its clients).
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -78,9 +79,15 @@ impl ApiError {
         }
     }
 
-    /// The NATS error text: `"<status>:<message>"`, no space (spec 2.4).
+    /// The NATS error text: `"<status>:<message>"`, no space (spec 2.4). An internal error reads
+    /// `500:` and the generic text in every mode: its cause chain (SQL, hosts, paths) is for the
+    /// log, and requesters relay the text to their own clients.
     pub fn to_nats_text(&self) -> String {
-        format!("{}:{}", self.status().as_u16(), self.detail())
+        let message = match self {
+            Self::Internal(_) => INTERNAL_ERROR_MESSAGE.to_owned(),
+            other => other.to_string(),
+        };
+        format!("{}:{message}", self.status().as_u16())
     }
 
     /// The full message: the spec text, or for internal errors the whole cause chain.
@@ -130,7 +137,11 @@ mod tests {
             "401:permission denied: invalid access token"
         );
         let internal = ApiError::Internal(anyhow::anyhow!("disk gone").context("load user"));
-        assert_eq!(internal.to_nats_text(), "500:load user: disk gone");
+        assert_eq!(
+            internal.to_nats_text(),
+            "500:An unexpected error occurred. Please try again later.",
+            "the cause chain stays in the log"
+        );
     }
 
     #[test]

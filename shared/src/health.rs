@@ -1,6 +1,7 @@
 //! `GET /health` plumbing both services share (D5): each check runs under a deadline, the report
 //! names the failures, and it renders as 200 with `{"status":"OK","timestamp","checks"}` or as 503
-//! naming the failing checks. The checks themselves (database, Redis) stay in each service.
+//! naming the failing checks. Why a check failed (driver texts, addresses) is logged, never answered:
+//! `/health` needs no API key. The checks themselves (database, Redis) stay in each service.
 
 use std::{collections::BTreeMap, future::Future, time::Duration};
 
@@ -33,21 +34,26 @@ pub struct Health {
 }
 
 impl HealthReport {
-    /// The checks that failed, as `name: reason`.
-    pub fn failures(&self) -> Vec<String> {
+    /// The checks that failed, as `(name, reason)`.
+    pub fn failures(&self) -> Vec<(&'static str, &str)> {
         self.checks
             .iter()
-            .filter_map(|(name, result)| result.as_ref().err().map(|why| format!("{name}: {why}")))
+            .filter_map(|(name, result)| result.as_ref().err().map(|why| (*name, why.as_str())))
             .collect()
     }
 
-    /// D5: 200 with every check `OK`, else 503 naming the failing checks.
+    /// D5: 200 with every check `OK`, else 503 naming the failing checks (`unhealthy: redis`); each
+    /// reason is logged.
     pub fn into_response(self, timestamp: String) -> Result<Success<Health>, ApiError> {
         let failures = self.failures();
         if !failures.is_empty() {
+            for (check, reason) in &failures {
+                tracing::error!(check, reason, "health check failed");
+            }
+            let names: Vec<&str> = failures.iter().map(|(name, _)| *name).collect();
             return Err(ApiError::Unavailable(format!(
                 "unhealthy: {}",
-                failures.join(", ")
+                names.join(", ")
             )));
         }
         let checks = self.checks.iter().map(|(name, _)| (*name, "OK")).collect();
@@ -92,12 +98,15 @@ mod tests {
         };
         assert_eq!(
             report.failures(),
-            ["nats: Disconnected", "redis: timed out"]
+            [("nats", "Disconnected"), ("redis", "timed out")]
         );
         let Err(ApiError::Unavailable(message)) = report.into_response("now".into()) else {
             panic!("an unhealthy report is a 503");
         };
-        assert_eq!(message, "unhealthy: nats: Disconnected, redis: timed out");
+        assert_eq!(
+            message, "unhealthy: nats, redis",
+            "reasons are logged, not answered"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -295,7 +295,7 @@ async fn verify_apikey_answers_503_not_403_when_the_store_fails() {
 }
 
 #[tokio::test]
-async fn health_reports_each_check_and_names_the_failing_one() {
+async fn health_names_the_failing_check_but_not_its_reason() {
     let mut app = spawn_app().await;
     let ok = app.get("/health", None).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
@@ -312,9 +312,8 @@ async fn health_reports_each_check_and_names_the_failing_one() {
     );
     app.redis.stop();
     let down = app.get("/health", None).await;
-    assert_eq!(down.status, 503, "{}", down.text);
-    assert!(down.message().contains("redis"), "{}", down.text);
-    assert!(!down.message().contains("database"), "{}", down.text);
+    // the check is named, its reason (addresses, driver texts) is only logged
+    down.assert_error(503, "unhealthy: redis", "redis stopped");
 }
 
 #[tokio::test]

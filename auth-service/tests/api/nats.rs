@@ -225,3 +225,23 @@ async fn malformed_nats_requests_get_400_and_the_service_keeps_answering() {
         json!({"error": "401:permission denied: missing Authorization"})
     );
 }
+
+#[tokio::test]
+async fn nats_replies_carry_no_internal_error_text() {
+    // Arrange: a valid session, then a store that fails with SQL text in its error
+    let app = spawn_app().await;
+    let (_, access, _) = app.new_user("internal@example.com").await;
+    app.drop_table("keystores").await;
+    // Act
+    let reply = raw(
+        &app.nats,
+        subjects::AUTHENTICATION,
+        &json!({"data": {"value": bearer(&access)}}).to_string(),
+    )
+    .await;
+    // Assert: the generic text, whatever the mode; the cause is in the log only
+    assert_eq!(
+        reply,
+        json!({"error": "500:An unexpected error occurred. Please try again later."})
+    );
+}

@@ -7,7 +7,7 @@ use axum::{
     extract::{FromRequestParts, Path, Query},
     http::{header::AUTHORIZATION, request::Parts},
 };
-use shared::ApiError;
+use shared::{ApiError, error::INTERNAL_ERROR_MESSAGE, nats::NatsRequestError};
 
 use crate::{
     domain::{Id, Page, Slug, is_uppercase},
@@ -48,7 +48,7 @@ impl<R: RoleCode + Send + Sync> FromRequestParts<AppState> for Authorized<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // spec 1.3: the raw header value, `""` when missing; errors are passed on verbatim
+        // spec 1.3: the raw header value, `""` when missing; the contract's error texts are passed on
         let header = parts
             .headers
             .get(AUTHORIZATION)
@@ -58,12 +58,12 @@ impl<R: RoleCode + Send + Sync> FromRequestParts<AppState> for Authorized<R> {
             .auth
             .authenticate(&header)
             .await
-            .map_err(|err| ApiError::unauthorized(err.to_string()))?;
+            .map_err(|err| ApiError::unauthorized(relayed("authentication", &err)))?;
         state
             .auth
             .authorize(&user, R::CODE)
             .await
-            .map_err(|err| ApiError::forbidden(err.to_string()))?;
+            .map_err(|err| ApiError::forbidden(relayed("authorization", &err)))?;
         let id = Id::parse(&user.id)
             .map_err(|_| ApiError::unauthorized("401:permission denied: invalid access claims"))?;
         Ok(Self {
@@ -73,6 +73,18 @@ impl<R: RoleCode + Send + Sync> FromRequestParts<AppState> for Authorized<R> {
             },
             role: PhantomData,
         })
+    }
+}
+
+/// The message of a failed auth request (spec 1.3: relayed verbatim) when it is a contract text;
+/// anything that may carry auth's internals (a 5xx, a driver's text, a broken reply) is logged here
+/// and answered with the generic text.
+fn relayed(step: &'static str, err: &NatsRequestError) -> String {
+    if err.is_for_clients() {
+        err.to_string()
+    } else {
+        tracing::error!(step, error.message = %err, "auth request failed");
+        INTERNAL_ERROR_MESSAGE.to_owned()
     }
 }
 

@@ -108,3 +108,39 @@ async fn silent_auth_times_out_within_nats_timeout_sec() {
         "two 1 s timeouts took {elapsed:?}"
     );
 }
+
+#[tokio::test]
+async fn internal_error_texts_from_auth_are_not_relayed_to_clients() {
+    // Arrange: an auth that fails with internal texts (an older auth-service sent its cause chain)
+    let app = spawn_app_with(Options {
+        auth: false,
+        vars: vec![],
+    })
+    .await;
+    let client = async_nats::connect(app.nats.url()).await.unwrap();
+    let leak =
+        r#"{"error":"500:load keystore: no such table: keystores (sqlite:///var/lib/auth.db)"}"#;
+    let mut authentication = client.subscribe("auth.authentication").await.unwrap();
+    let replier = client.clone();
+    tokio::spawn(async move {
+        while let Some(request) = authentication.next().await {
+            if let Some(reply) = request.reply {
+                replier.publish(reply, leak.into()).await.unwrap();
+            }
+        }
+    });
+    client.flush().await.unwrap();
+
+    // Act
+    let response = app
+        .call(Method::GET, "/author/drafts?page=1&limit=1", ADMIN, None)
+        .await;
+
+    // Assert: still the authentication step's 401, with the generic text only
+    assert_error(
+        &response,
+        401,
+        "An unexpected error occurred. Please try again later.",
+        "authentication failed inside auth",
+    );
+}

@@ -28,6 +28,20 @@ pub enum NatsRequestError {
 }
 
 impl NatsRequestError {
+    /// Whether the text may be shown to a client: the contract's transport texts (`nats: timeout`,
+    /// `nats: no responders available for request`) and a responder's 4xx answer. Anything else (a
+    /// responder's 5xx or unprefixed text, a broken connection, an undecodable reply) may carry
+    /// internal detail and is for the log only.
+    pub fn is_for_clients(&self) -> bool {
+        match self {
+            Self::Timeout | Self::NoResponders => true,
+            Self::Remote(_) => self
+                .remote_status()
+                .is_some_and(|status| (400..500).contains(&status)),
+            Self::Transport(_) | Self::InvalidReply(_) => false,
+        }
+    }
+
     /// For [`NatsRequestError::Remote`] texts of the form `"<status>:<message>"`, the status.
     pub fn remote_status(&self) -> Option<u16> {
         match self {
@@ -109,5 +123,36 @@ mod tests {
             None
         );
         assert_eq!(NatsRequestError::Timeout.to_string(), "nats: timeout");
+    }
+
+    #[test]
+    fn only_contract_texts_and_4xx_answers_are_for_clients() {
+        let cases = [
+            (NatsRequestError::Timeout, true),
+            (NatsRequestError::NoResponders, true),
+            (
+                NatsRequestError::Remote("401:permission denied: x".into()),
+                true,
+            ),
+            (
+                NatsRequestError::Remote("500:no such table: users".into()),
+                false,
+            ),
+            (
+                NatsRequestError::Remote("mongo: no documents in result".into()),
+                false,
+            ),
+            (
+                NatsRequestError::Transport("connection to 10.0.0.7 lost".into()),
+                false,
+            ),
+            (
+                NatsRequestError::InvalidReply("expected value".into()),
+                false,
+            ),
+        ];
+        for (err, expected) in cases {
+            assert_eq!(err.is_for_clients(), expected, "{err:?}");
+        }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Every request runs in its own task; a request whose data is missing, null or of the wrong shape is
 //! answered `{"error": "400:<reason>"}` and the endpoint keeps serving (D7: the Go original panics).
-//! Replies never use the micro error headers, as gomicro's `RespondJSON` (spec 2.4).
+//! Replies never use the micro error headers, as gomicro's `RespondJSON` (spec 2.4). An internal
+//! error is logged with its cause chain and answered `500:` with the generic text.
 
 use std::future::Future;
 
@@ -116,7 +117,13 @@ where
     let reply = match decode_request::<Req>(&request.message.payload) {
         Ok(data) => match handler(data).await {
             Ok(data) => serde_json::to_vec(&NatsEnvelope::data(data)),
-            Err(err) => serde_json::to_vec(&NatsEnvelope::<()>::error(err.to_nats_text())),
+            Err(err) => {
+                if let ApiError::Internal(cause) = &err {
+                    // logged once, here at the edge: the reply carries the generic text only
+                    tracing::error!(subject = %request.message.subject, error.message = %cause, error.cause_chain = ?cause, "NATS request failed");
+                }
+                serde_json::to_vec(&NatsEnvelope::<()>::error(err.to_nats_text()))
+            }
         },
         Err(err) => serde_json::to_vec(&NatsEnvelope::<()>::error(err.to_nats_text())),
     };
