@@ -1,4 +1,5 @@
-//! The command line: `auth-service [serve]`, `auth-service keygen`, `auth-service seed [--api-key K]`.
+//! The command line: `auth-service [serve]`, `auth-service keygen`, `auth-service seed [--api-key K]`
+//! (the admin's password: `ADMIN_PASSWORD`, else see [`ops::AdminPassword::choose`]).
 
 use clap::{Parser, Subcommand};
 use shared::{
@@ -9,10 +10,15 @@ use shared::{
 
 use crate::{
     configuration::{KeySettings, SeedSettings, Settings},
-    keygen, ops,
+    keygen,
+    ops::{self, AdminPassword, SeedPlan},
     startup::Application,
     store,
 };
+
+/// What `seed` prints on stdout, followed by the password, when it created the admin with a generated
+/// password (one line; scripts take what follows the prefix).
+pub const GENERATED_PASSWORD_PREFIX: &str = "generated admin password: ";
 
 /// Exit code for a bad configuration (linkerd's `EX_USAGE`).
 pub const EXIT_CONFIG: u8 = 64;
@@ -37,7 +43,10 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Insert the roles, an API key and the admin user into DATABASE_URL (idempotent).
+    /// Insert the roles, an API key and the admin user into DATABASE_URL (idempotent). The admin
+    /// gets ADMIN_PASSWORD; unset, test mode uses the contract's `changeit` and any other mode a
+    /// generated password, printed once on stdout (`generated admin password: ...`). An existing
+    /// admin keeps its password.
     Seed {
         /// The API key to insert.
         #[arg(long, default_value = ops::DEFAULT_API_KEY)]
@@ -70,7 +79,23 @@ pub async fn run(command: Option<Command>) -> anyhow::Result<()> {
         Command::Seed { api_key } => {
             let settings = SeedSettings::load(&env)?;
             let store = store::connect(&settings.database.url, true).await?;
-            ops::seed(store.as_ref(), &api_key).await
+            let admin_password = AdminPassword::choose(
+                settings.mode,
+                settings
+                    .admin_password
+                    .map(|secret| secret.expose().to_owned()),
+            );
+            let plan = SeedPlan {
+                api_key: &api_key,
+                admin_password,
+                bcrypt_cost: settings.database.bcrypt_cost,
+            };
+            let outcome = ops::seed(store.as_ref(), plan).await?;
+            if let Some(password) = outcome.generated_password {
+                // shown once, on stdout and never in the log, as the operator's tools print the key
+                println!("{GENERATED_PASSWORD_PREFIX}{password}");
+            }
+            Ok(())
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use shared::config::{ConfigErrors, Reader, RunMode, Source};
 pub use shared::config::{NatsSettings, RedisSettings};
 
-use crate::tokens::ClaimSettings;
+use crate::{domain::password_problem, tokens::ClaimSettings};
 
 /// Default bcrypt cost for new passwords (D8; gomicro used 5).
 pub const DEFAULT_BCRYPT_COST: u32 = 10;
@@ -81,20 +81,51 @@ fn read_keys(reader: &mut Reader<'_>) -> Option<KeySettings> {
     })
 }
 
-/// Settings of `auth-service seed`: the database and the bcrypt cost only.
+/// Settings of `auth-service seed`: the database, the bcrypt cost, the mode and the admin's password.
 #[derive(Debug, Clone)]
 pub struct SeedSettings {
     /// The database to seed.
     pub database: DatabaseSettings,
+    /// `GO_MODE` (default `debug`): without `ADMIN_PASSWORD`, only test mode seeds `changeit`.
+    pub mode: RunMode,
+    /// `ADMIN_PASSWORD`: the admin's password when seed creates the admin.
+    pub admin_password: Option<Secret>,
+}
+
+/// A secret setting; `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 impl SeedSettings {
-    /// Reads `DATABASE_URL` and `BCRYPT_COST`.
+    /// Reads `DATABASE_URL`, `BCRYPT_COST`, `GO_MODE` and `ADMIN_PASSWORD` (which must pass the
+    /// sign-up password rules, or nobody could sign in with it).
     pub fn load(source: &dyn Source) -> Result<Self, ConfigErrors> {
         let mut reader = Reader::new(source);
         let database = read_database(&mut reader);
+        let mode = reader.optional("GO_MODE", RunMode::Debug);
+        let admin_password = reader.optional_string("ADMIN_PASSWORD");
+        if let Some(problem) = admin_password.as_deref().and_then(password_problem) {
+            reader.problem("ADMIN_PASSWORD", problem);
+        }
         reader.finish()?;
-        Ok(Self { database })
+        Ok(Self {
+            database,
+            mode,
+            admin_password: admin_password.map(Secret),
+        })
     }
 }
 
@@ -208,6 +239,32 @@ mod tests {
         assert_eq!(
             SeedSettings::load(&source).unwrap().database.url,
             "sqlite://data/auth.db"
+        );
+    }
+
+    #[test]
+    fn seed_reads_the_admin_password_and_refuses_one_nobody_could_sign_in_with() {
+        let mut source =
+            MapSource::new([("GO_MODE", "release"), ("ADMIN_PASSWORD", "chosen-secret")]);
+        let settings = SeedSettings::load(&source).unwrap();
+        assert_eq!(settings.mode, RunMode::Release);
+        assert_eq!(
+            settings.admin_password.as_ref().map(Secret::expose),
+            Some("chosen-secret")
+        );
+        assert!(
+            !format!("{settings:?}").contains("chosen-secret"),
+            "redacted"
+        );
+        source.set("ADMIN_PASSWORD", "short");
+        let errors = SeedSettings::load(&source).unwrap_err();
+        assert_eq!(errors.0[0].name, "ADMIN_PASSWORD");
+        source.0.remove("ADMIN_PASSWORD");
+        source.0.remove("GO_MODE");
+        let defaults = SeedSettings::load(&source).unwrap();
+        assert_eq!(
+            (defaults.mode, defaults.admin_password),
+            (RunMode::Debug, None)
         );
     }
 

@@ -126,7 +126,7 @@ fn length_problem(field: &str, value: &str, min: usize, max: usize) -> Option<St
 /// Password rules for new passwords: 6..=100 code points (spec), and at most 72 bytes, because bcrypt
 /// ignores everything after byte 72 (gomicro answered 500 `bcrypt: password length exceeds 72 bytes`;
 /// we keep the text and make it the client error it is).
-fn password_problem(password: &str) -> Option<String> {
+pub fn password_problem(password: &str) -> Option<String> {
     length_problem("password", password, 6, 100).or_else(|| {
         (password.len() > BCRYPT_MAX_PASSWORD_BYTES)
             .then(|| "bcrypt: password length exceeds 72 bytes".to_owned())

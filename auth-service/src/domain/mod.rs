@@ -7,7 +7,8 @@ mod id;
 mod role;
 
 pub use credentials::{
-    BCRYPT_MAX_PASSWORD_BYTES, SignInInput, SignUpInput, ValidationError, required,
+    BCRYPT_MAX_PASSWORD_BYTES, SignInInput, SignUpInput, ValidationError, password_problem,
+    required,
 };
 pub use id::{Id, IdError};
 pub use role::RoleCode;

@@ -16,4 +16,7 @@ pub use authenticate::{Authenticated, authenticate, authorize};
 pub use error::OpsError;
 pub use health::check_health;
 pub use profile::{private_profile, public_profile};
-pub use seed::{ADMIN_EMAIL, DEFAULT_API_KEY, seed};
+pub use seed::{
+    ADMIN_EMAIL, AdminPassword, DEFAULT_API_KEY, GENERATED_PASSWORD_LEN, SeedOutcome, SeedPlan,
+    seed,
+};

@@ -140,9 +140,12 @@ pub async fn spawn_app() -> TestApp {
     let settings = Settings::load(&source).expect("test settings are valid");
     let app = Application::build(settings).await.expect("build app");
     let state = app.state().clone();
-    ops::seed(state.store.as_ref(), API_KEY)
-        .await
-        .expect("seed");
+    let plan = ops::SeedPlan {
+        api_key: API_KEY,
+        admin_password: ops::AdminPassword::ContractDefault,
+        bcrypt_cost: 4,
+    };
+    ops::seed(state.store.as_ref(), plan).await.expect("seed");
     let address = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {

@@ -10,3 +10,4 @@ mod nats;
 mod profile;
 mod refresh;
 mod replicas;
+mod seed;
