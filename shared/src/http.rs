@@ -57,8 +57,19 @@ where
     }
 }
 
-/// Decodes the first JSON value of `bytes` as Go's `json.Decoder` would (trailing data ignored).
+/// The deepest nesting of arrays and objects Go's JSON decoder accepts (`maxNestingDepth`).
+pub const MAX_JSON_DEPTH: usize = 10_000;
+
+/// Decodes the first JSON value of `bytes` as Go's `json.Decoder` would (trailing data ignored, at
+/// most [`MAX_JSON_DEPTH`] levels even inside ignored fields, which serde skips without a limit).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Some(bracket) = too_deep(bytes) {
+        // Go's scanner text
+        return Err(ApiError::bad_request(format!(
+            "invalid character '{}' exceeded max depth",
+            char::from(bracket)
+        )));
+    }
     let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<T>();
     match values.next() {
         Some(Ok(value)) => Ok(value),
@@ -66,6 +77,46 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         Some(Err(err)) => Err(ApiError::bad_request(err.to_string())),
         None => Err(ApiError::bad_request("EOF")),
     }
+}
+
+/// The bracket that opens level [`MAX_JSON_DEPTH`] + 1 of the first JSON value of `bytes`, if any.
+/// A linear scan that skips strings; malformed input is left to the parser.
+fn too_deep(bytes: &[u8]) -> Option<u8> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in bytes {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            _ if depth == 0 && byte.is_ascii_whitespace() => {}
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Some(byte);
+                }
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    // the first value is complete; what follows is ignored (spec 0.4)
+                    return None;
+                }
+            }
+            // the first value is a scalar: no nesting
+            _ if depth == 0 => return None,
+            b'"' => in_string = true,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Settings of the shared HTTP layers.
@@ -151,6 +202,48 @@ mod tests {
     struct Body {
         #[allow(dead_code)]
         email: String,
+    }
+
+    #[test]
+    fn parse_json_refuses_what_is_nested_deeper_than_go_accepts() {
+        let nested = |open: &str, close: &str, depth: usize| {
+            format!(
+                r#"{{"email":"a@b.c","x":{}{}}}"#,
+                open.repeat(depth - 1),
+                close.repeat(depth - 1)
+            )
+        };
+        let cases = [
+            (nested("[", "]", MAX_JSON_DEPTH), None),
+            (
+                nested("[", "]", MAX_JSON_DEPTH + 1),
+                Some("invalid character '[' exceeded max depth"),
+            ),
+            (
+                nested(r#"{"a":"#, "}", MAX_JSON_DEPTH + 1),
+                Some("invalid character '{' exceeded max depth"),
+            ),
+            (
+                // brackets inside strings are text, escaped quotes do not end the string
+                format!(r#"{{"email":"a@b.c","x":"\"{}"}}"#, "[".repeat(20_000)),
+                None,
+            ),
+            (
+                // trailing data after the first value is not looked at
+                format!(r#"{{"email":"a@b.c"}} {}"#, "[".repeat(20_000)),
+                None,
+            ),
+        ];
+        for (input, expected) in cases {
+            let result = parse_json::<Body>(input.as_bytes());
+            match (result, expected) {
+                (Ok(_), None) => {}
+                (Err(ApiError::BadRequest(message)), Some(expected)) => {
+                    assert_eq!(message, expected, "{:.60}", input)
+                }
+                (other, expected) => panic!("{:.60}: got {other:?}, expected {expected:?}", input),
+            }
+        }
     }
 
     #[test]

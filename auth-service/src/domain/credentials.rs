@@ -36,7 +36,7 @@ impl SignUpInput {
         let email = email.unwrap_or_default();
         let password = password.unwrap_or_default();
         let name = name.unwrap_or_default();
-        let profile_pic_url = profile_pic_url.filter(|url| !url.is_empty());
+        // spec 0.4: `omitempty` on a pointer skips only null/absent; `""` is checked (and fails `url`)
         required(&[("email", &email), ("password", &password), ("name", &name)])?;
         let mut problems = Vec::new();
         if !is_email(&email) {
@@ -272,8 +272,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.name, "Jürgen 山田");
+        assert_eq!(
+            sign_up("a@b.co", "123456", "ok", Some("")).unwrap_err().0,
+            "profilePicUrl is not a valid URL",
+            "an empty URL is validated, only null/absent skip the rule"
+        );
         assert!(
-            sign_up("a@b.co", "123456", "ok", Some(""))
+            sign_up("a@b.co", "123456", "ok", None)
                 .unwrap()
                 .profile_pic_url
                 .is_none()

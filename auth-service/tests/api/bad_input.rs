@@ -89,3 +89,45 @@ async fn ten_kilobyte_headers_are_handled() {
     .await;
     reply.assert_error(403, "permission denied: invalid x-api-key", "10 KB api key");
 }
+
+#[tokio::test]
+async fn sign_up_refuses_an_empty_profile_pic_url() {
+    // spec 0.4: `omitempty` on a pointer skips only null/absent; a pointer to "" fails `url`
+    let app = spawn_app().await;
+    let body = serde_json::json!({"email": "pic@example.com", "password": "123456", "name": "Pic", "profilePicUrl": ""});
+    app.sign_up(&body)
+        .await
+        .assert_error(400, "profilePicUrl is not a valid URL", "empty URL");
+    let null = serde_json::json!({"email": "pic@example.com", "password": "123456", "name": "Pic", "profilePicUrl": null});
+    assert_eq!(app.sign_up(&null).await.status, 200, "null skips the rule");
+}
+
+/// A sign-up body whose ignored field `x` nests arrays so that the whole body is `depth` deep.
+fn nested_sign_up(email: &str, depth: usize) -> String {
+    let arrays = depth - 1; // the body's own object is the first level
+    format!(
+        r#"{{"email":"{email}","password":"123456","name":"Deep","x":{}{}}}"#,
+        "[".repeat(arrays),
+        "]".repeat(arrays)
+    )
+}
+
+#[tokio::test]
+async fn a_body_nested_deeper_than_go_accepts_gets_400() {
+    let app = spawn_app().await;
+    // Go's decoder accepts 10,000 levels ...
+    let deepest = app
+        .post_raw("/signup/basic", nested_sign_up("deep@example.com", 10_000))
+        .await;
+    assert_eq!(deepest.status, 200, "{:.200}", deepest.text);
+    // ... and refuses one more, as 100,000 levels
+    for depth in [10_001, 100_000] {
+        app.post_raw("/signup/basic", nested_sign_up("deeper@example.com", depth))
+            .await
+            .assert_error(
+                400,
+                "invalid character '[' exceeded max depth",
+                &format!("depth {depth}"),
+            );
+    }
+}

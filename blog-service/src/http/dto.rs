@@ -53,8 +53,9 @@ pub struct CreateBlogRequest {
 /// `PUT /author/` body.
 #[derive(Debug, Deserialize)]
 pub struct UpdateBlogRequest {
+    /// Any JSON: an ObjectID accepts more than a string (spec 0.7, see [`object_id_text`]).
     #[serde(rename = "_id", default)]
-    id: Option<String>,
+    id: Option<serde_json::Value>,
     #[serde(default)]
     title: Option<String>,
     #[serde(default)]
@@ -118,12 +119,28 @@ impl TryFrom<CreateBlogRequest> for NewBlog {
     }
 }
 
+/// The text of a JSON ObjectID as the Go driver's `UnmarshalJSON` reads it (spec 0.7): a string, or
+/// extended JSON `{"$oid": "<string>"}` (other keys ignored); anything else is refused with the
+/// driver's text. `null`/absent never get here (`None`, the field is unchanged: `""`).
+fn object_id_text(value: serde_json::Value) -> Result<String, ApiError> {
+    use serde_json::Value;
+    let not_an_object_id = || ApiError::bad_request("not an extended JSON ObjectID");
+    match value {
+        Value::String(text) => Ok(text),
+        Value::Object(mut map) => match map.remove("$oid") {
+            Some(Value::String(text)) => Ok(text),
+            _ => Err(not_an_object_id()),
+        },
+        _ => Err(not_an_object_id()),
+    }
+}
+
 impl TryFrom<UpdateBlogRequest> for (Id, BlogEdit) {
     type Error = ApiError;
 
     fn try_from(body: UpdateBlogRequest) -> Result<Self, ApiError> {
         // JSON → ObjectID happens while decoding (spec 0.7), before any validation
-        let raw_id = body.id.unwrap_or_default();
+        let raw_id = body.id.map(object_id_text).transpose()?.unwrap_or_default();
         let id = if raw_id.is_empty() {
             None
         } else if raw_id.len() != 24 {
@@ -250,5 +267,27 @@ mod tests {
         let (_, edit) = update(&format!(r#"{{{id},"draftText":"","title":null}}"#)).unwrap();
         assert_eq!(edit.draft_text.as_deref(), Some(""));
         assert_eq!(edit.title, None);
+    }
+
+    #[test]
+    fn update_id_accepts_extended_json_as_the_go_driver_does() {
+        let hex = "65a1b2c3d4e5f6a7b8c9d0e1";
+        let (id, _) = update(&format!(r#"{{"_id":{{"$oid":"{hex}","x":1}}}}"#)).unwrap();
+        assert_eq!(id.as_str(), hex);
+        let cases = [
+            (r#"{"_id":{"oid":"x"}}"#, "not an extended JSON ObjectID"),
+            (r#"{"_id":{"$oid":7}}"#, "not an extended JSON ObjectID"),
+            (r#"{"_id":[]}"#, "not an extended JSON ObjectID"),
+            (r#"{"_id":true}"#, "not an extended JSON ObjectID"),
+            (r#"{"_id":{"$oid":""}}"#, "_id is required"),
+            (
+                r#"{"_id":{"$oid":"ab"}}"#,
+                "cannot unmarshal into an ObjectID, the length must be 24 but it is 2",
+            ),
+            (r#"{"_id":null}"#, "_id is required"),
+        ];
+        for (json, expected) in cases {
+            assert_eq!(update(json).unwrap_err(), expected, "{json}");
+        }
     }
 }

@@ -138,3 +138,33 @@ async fn unicode_round_trips_and_odd_paths_never_500() {
         assert_eq!(body["code"], "10001", "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn update_accepts_an_extended_json_object_id() {
+    // Arrange
+    let app = spawn_app().await;
+    let id = app.create_blog(ADMIN, "oid-blog", "Oid blog").await;
+
+    // Act: spec 0.7, an ObjectID field accepts {"$oid": "<hex>"}
+    let body = json!({"_id": {"$oid": id}, "title": "Oid blog, renamed"});
+    let (status, response) = app.call(Method::PUT, "/author/", ADMIN, Some(&body)).await;
+
+    // Assert
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(response["data"]["_id"], id.as_str());
+    assert_eq!(response["data"]["title"], "Oid blog, renamed");
+    let cases = [
+        (json!({"_id": {"oid": id}}), "not an extended JSON ObjectID"),
+        (json!({"_id": {"$oid": 5}}), "not an extended JSON ObjectID"),
+        (json!({"_id": 5}), "not an extended JSON ObjectID"),
+        (
+            json!({"_id": {"$oid": "abc"}}),
+            "cannot unmarshal into an ObjectID, the length must be 24 but it is 3",
+        ),
+        (json!({"_id": {"$oid": ""}}), "_id is required"),
+    ];
+    for (body, message) in cases {
+        let response = app.call(Method::PUT, "/author/", ADMIN, Some(&body)).await;
+        assert_error(&response, 400, message, &body.to_string());
+    }
+}
