@@ -89,6 +89,9 @@ pub struct KeyAuthCredential {
     pub key: Secret,
 }
 
+/// The environment variable that sets the admin token (it wins over `_gateway.admin_token`).
+pub const ADMIN_TOKEN_ENV: &str = "GATEWAY_ADMIN_TOKEN";
+
 /// `_gateway`: listeners and process settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewaySettings {
@@ -96,6 +99,9 @@ pub struct GatewaySettings {
     pub proxy_listen: SocketAddr,
     /// Admin listener, default `127.0.0.1:8001`.
     pub admin_listen: SocketAddr,
+    /// The token every admin request must carry in `Kong-Admin-Token`: `GATEWAY_ADMIN_TOKEN`
+    /// when set, else `_gateway.admin_token`; required when the admin listener is not loopback.
+    pub admin_token: Option<Secret>,
     /// Worker threads of the proxy service, default: number of cores.
     pub threads: usize,
     /// Idle upstream connections kept in the pool, default 512 (Kong's); 0 turns upstream
@@ -103,6 +109,9 @@ pub struct GatewaySettings {
     pub upstream_keepalive_pool_size: usize,
     /// How long an idle pooled upstream connection is kept (below the upstreams' keepalive).
     pub upstream_idle_timeout: Duration,
+    /// How long a client may take to send the next piece of its request body (nginx's
+    /// `client_body_timeout`, default 60 s); then it gets 408 and the target is not blamed.
+    pub client_body_timeout: Duration,
     /// Where access lines go (default stdout).
     pub access_log: crate::access_log::Destination,
     /// How often host names are resolved again (default 30 s; zero: only on reload).

@@ -91,9 +91,11 @@ pub struct RawFile {
 pub struct RawGateway {
     pub proxy_listen: Option<String>,
     pub admin_listen: Option<String>,
+    pub admin_token: Option<String>,
     pub threads: Option<usize>,
     pub upstream_keepalive_pool_size: Option<usize>,
     pub upstream_idle_timeout: Option<u64>,
+    pub client_body_timeout: Option<u64>,
     pub access_log: Option<String>,
     pub dns_refresh: Option<u64>,
 }

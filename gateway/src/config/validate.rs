@@ -14,8 +14,9 @@ use super::{
     ConfigError,
     healthchecks::{self, RawHealthchecks},
     model::{
-        Algorithm, Config, Document, GatewaySettings, HashOn, Healthchecks, PathHandling,
-        PathPattern, Plugin, PluginScope, Route, Service, ServiceTarget, Target, Upstream,
+        ADMIN_TOKEN_ENV, Algorithm, Config, Document, GatewaySettings, HashOn, Healthchecks,
+        PathHandling, PathPattern, Plugin, PluginScope, Route, Secret, Service, ServiceTarget,
+        Target, Upstream,
     },
     raw::{
         EntityRef, RawFile, RawGateway, RawPlugin, RawRoute, RawService, RawTarget, RawUpstream,
@@ -30,6 +31,8 @@ use crate::{
 const DEFAULT_TIMEOUT_MS: u64 = 60_000;
 /// Kong's default `retries`.
 const DEFAULT_RETRIES: u32 = 5;
+/// `_gateway.client_body_timeout` when unset: nginx's `client_body_timeout`.
+const DEFAULT_CLIENT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Kong's default target port.
 const DEFAULT_TARGET_PORT: u16 = 8000;
 /// Kong's default target weight.
@@ -306,6 +309,7 @@ impl Validator {
         };
         let proxy_listen = listen("proxy_listen", raw.proxy_listen, "0.0.0.0:8000");
         let admin_listen = listen("admin_listen", raw.admin_listen, "127.0.0.1:8001");
+        let admin_token = self.admin_token(raw.admin_token, admin_listen);
         let threads = raw.threads.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
@@ -320,14 +324,68 @@ impl Validator {
                 Destination::Stdout
             }
         };
+        let client_body_timeout = match raw.client_body_timeout {
+            Some(0) => {
+                self.error(
+                    "_gateway.client_body_timeout",
+                    "must be at least 1 (seconds)",
+                );
+                DEFAULT_CLIENT_BODY_TIMEOUT
+            }
+            Some(seconds) => Duration::from_secs(seconds),
+            None => DEFAULT_CLIENT_BODY_TIMEOUT,
+        };
         GatewaySettings {
             access_log,
             dns_refresh: Duration::from_secs(raw.dns_refresh.unwrap_or(30)),
             proxy_listen,
             admin_listen,
+            admin_token,
             threads: threads.max(1),
             upstream_keepalive_pool_size: raw.upstream_keepalive_pool_size.unwrap_or(512),
             upstream_idle_timeout: Duration::from_secs(raw.upstream_idle_timeout.unwrap_or(30)),
+            client_body_timeout,
+        }
+    }
+
+    /// The admin token: `GATEWAY_ADMIN_TOKEN` when set, else `_gateway.admin_token`. An admin
+    /// listener that other machines can reach without one is refused.
+    fn admin_token(
+        &mut self,
+        from_file: Option<String>,
+        admin_listen: SocketAddr,
+    ) -> Option<Secret> {
+        let from_env = std::env::var(ADMIN_TOKEN_ENV).ok();
+        let (token, field) = match (from_env, from_file) {
+            (Some(token), _) => (Some(token), ADMIN_TOKEN_ENV),
+            (None, token) => (token, "_gateway.admin_token"),
+        };
+        match token {
+            Some(token) if token.trim().is_empty() => {
+                let path = if field == ADMIN_TOKEN_ENV {
+                    "_gateway.admin_token"
+                } else {
+                    field
+                };
+                self.error(
+                    path,
+                    format!("{field} is empty: set a token or leave it out"),
+                );
+                None
+            }
+            Some(token) => Some(Secret::new(token)),
+            None if !admin_listen.ip().is_loopback() => {
+                self.error(
+                    "_gateway.admin_listen",
+                    format!(
+                        "the admin API on {admin_listen} is reachable from other machines and needs a token: \
+                         set _gateway.admin_token or {ADMIN_TOKEN_ENV} (sent as Kong-Admin-Token), \
+                         or listen on 127.0.0.1"
+                    ),
+                );
+                None
+            }
+            None => None,
         }
     }
 

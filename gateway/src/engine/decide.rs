@@ -88,6 +88,7 @@ pub async fn decide(
         let access = AccessRequest {
             header: request,
             path: &path,
+            matched_len: matched.matched_len,
             client_ip,
             route: &route.name,
             service: &service.name,

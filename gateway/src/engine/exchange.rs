@@ -58,7 +58,7 @@ pub async fn serve(
     // Requests a client sends before reading the previous answer are answered in order.
     session.set_pipelining_enabled(true);
     // A client that stops reading its answer is given up on after a while (nginx's
-    // `send_timeout`); one that stops sending its body after the server codec's 60 s read timeout.
+    // `send_timeout`); one that stops sending its body after `_gateway.client_body_timeout`.
     session.set_write_timeout(Some(CLIENT_WRITE_TIMEOUT));
     let mut exchange = Exchange::start(engine.state.load_full(), client_ip(&session), shutdown);
     let ending = exchange.run(engine, &mut session).await;
@@ -275,6 +275,8 @@ impl<'a> Exchange<'a> {
             Err((error, close)) => return self.answer_error(session, error, close).await,
         };
         let runtime = self.runtime.clone();
+        // A body that stops arriving is the client's failure (408), never the target's.
+        session.set_read_timeout(Some(runtime.config.gateway.client_body_timeout));
         let decision = decide(
             &runtime,
             session.req_header(),

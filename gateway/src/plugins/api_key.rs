@@ -1,13 +1,16 @@
 //! `apikey-auth-plugin` (spec gateway.md section 2, api.md 7.3 and D6).
 //!
 //! A request needs an `x-api-key` header; a missing or empty one is answered here with 401 and the
-//! services' envelope, without calling auth. Paths `^/[^/]+/health$` skip the check. Otherwise the key
-//! is verified by `GET <verification_url>` with the key; a non-200 answer goes back to the client as
-//! is, a 200 lets the request through.
+//! services' envelope, without calling auth. Paths `^/[^/]+/health$` skip the check when what follows
+//! the matched route's prefix is exactly `/health` (the service's own health endpoint, not
+//! `/blogslug/health` on route `/blog`). Otherwise the key is verified by `GET <verification_url>`
+//! with the key; a non-200 answer goes back to the client as is, a 200 lets the request through.
 //!
-//! Our additions: verdicts are cached (`cache_ttl` for 200, `negative_cache_ttl` for 4xx), concurrent
-//! checks of one key share one call (single flight), URLs are used round robin and a URL that fails
-//! (transport error, timeout or 5xx) is skipped for the next one. Failures are never cached.
+//! Our additions: verdicts are cached (`cache_ttl` for 200, `negative_cache_ttl` for 4xx) in a cache
+//! bounded by bytes, concurrent checks of one key share one call (single flight), URLs are used round
+//! robin and a URL that fails (transport error, timeout, 5xx or a redirect, never followed) is skipped
+//! for the next one. Failures are never cached. A key longer than [`MAX_KEY_BYTES`] is refused with
+//! 401 without calling auth (no issued key is that long).
 
 use std::{
     sync::atomic::{AtomicUsize, Ordering},
@@ -23,11 +26,18 @@ use crate::{config::model::ApiKeyAuthConfig, responses};
 
 /// The API-key header.
 const API_KEY_HEADER: &str = "x-api-key";
-/// Most keys whose verdicts are kept.
-const MAX_CACHED_KEYS: u64 = 100_000;
+/// Most bytes of keys and verdict bodies the cache keeps (weighed by [`verdict_weight`]).
+const MAX_CACHED_BYTES: u64 = 32 * 1024 * 1024;
+/// The longest key sent to auth; a longer one is refused at the edge.
+pub const MAX_KEY_BYTES: usize = 1024;
 /// The 401 body for a missing key: the auth service's own envelope (D6).
 const MISSING_KEY_BODY: &str =
     r#"{"code":"10001","status":401,"message":"permission denied: missing x-api-key header"}"#;
+/// The 401 body for a key over [`MAX_KEY_BYTES`] (the envelope of the missing-key answer).
+const OVERLONG_KEY_BODY: &str =
+    r#"{"code":"10001","status":401,"message":"permission denied: invalid x-api-key"}"#;
+/// What one cached entry costs besides its key and body (the entry, its expiry, the map's slot).
+const ENTRY_OVERHEAD_BYTES: usize = 128;
 
 /// What auth said about a key.
 #[derive(Debug, Clone)]
@@ -78,13 +88,24 @@ impl std::fmt::Debug for ApiKeyAuth {
     }
 }
 
+/// The bytes one cached verdict holds: its key, auth's body and a fixed overhead.
+fn verdict_weight(key: &str, verdict: &Verdict) -> u32 {
+    u32::try_from(key.len() + verdict.body.len() + ENTRY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
+}
+
 impl ApiKeyAuth {
     /// A plugin instance with an empty cache.
     pub fn new(config: ApiKeyAuthConfig) -> Self {
+        Self::with_cache_bytes(config, MAX_CACHED_BYTES)
+    }
+
+    /// A plugin instance whose cache keeps at most `cache_bytes` (see [`verdict_weight`]).
+    fn with_cache_bytes(config: ApiKeyAuthConfig, cache_bytes: u64) -> Self {
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .pool_idle_timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()
             .unwrap_or_else(|err| {
@@ -92,7 +113,8 @@ impl ApiKeyAuth {
                 reqwest::Client::new()
             });
         let verdicts = Cache::builder()
-            .max_capacity(MAX_CACHED_KEYS)
+            .max_capacity(cache_bytes)
+            .weigher(|key: &String, verdict: &Verdict| verdict_weight(key, verdict))
             .expire_after(VerdictExpiry {
                 positive: config.cache_ttl,
                 negative: config.negative_cache_ttl,
@@ -106,9 +128,10 @@ impl ApiKeyAuth {
         }
     }
 
-    /// The access phase: lets the request through or answers it.
-    pub async fn access(&self, request: &RequestHeader, path: &str) -> Flow {
-        if is_health_path(path) {
+    /// The access phase: lets the request through or answers it. `after_prefix` is the part of
+    /// `path` after the matched route's prefix.
+    pub async fn access(&self, request: &RequestHeader, path: &str, after_prefix: &str) -> Flow {
+        if is_health_path(path) && after_prefix == "/health" {
             return Flow::Continue;
         }
         let key = match request
@@ -116,6 +139,12 @@ impl ApiKeyAuth {
             .get(API_KEY_HEADER)
             .and_then(|value| value.to_str().ok())
         {
+            Some(key) if key.len() > MAX_KEY_BYTES => {
+                return Flow::Respond(LocalResponse::json(
+                    401,
+                    Bytes::from_static(OVERLONG_KEY_BODY.as_bytes()),
+                ));
+            }
             Some(key) if !key.is_empty() => key,
             _ => {
                 return Flow::Respond(LocalResponse::json(
@@ -175,6 +204,12 @@ impl ApiKeyAuth {
                 Ok(response) if response.status().is_server_error() => {
                     last_error = format!("{url} answered {}", response.status());
                 }
+                Ok(response) if response.status().is_redirection() => {
+                    last_error = format!(
+                        "{url} answered {} (redirects are not followed)",
+                        response.status()
+                    );
+                }
                 Ok(response) => {
                     let status = response.status().as_u16();
                     match response.bytes().await {
@@ -214,5 +249,44 @@ mod tests {
         ] {
             assert_eq!(is_health_path(path), expected, "{path}");
         }
+    }
+
+    fn config(verification_url: &str) -> ApiKeyAuthConfig {
+        ApiKeyAuthConfig {
+            verification_urls: vec![crate::config::model::VerificationUrl {
+                url: verification_url.to_owned(),
+            }],
+            cache_ttl: Duration::from_secs(30),
+            negative_cache_ttl: Duration::from_secs(5),
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_verdict_cache_is_bounded_by_bytes_not_entries() {
+        let budget: u64 = 256 * 1024;
+        let plugin = ApiKeyAuth::with_cache_bytes(config("http://127.0.0.1:9/"), budget);
+        let body = Bytes::from(vec![b'x'; 4096]);
+        // 1,000 verdicts of ~5 KiB each: 20 times the budget.
+        for i in 0..1_000 {
+            let key = format!("{i:0>1000}");
+            plugin
+                .verdicts
+                .insert(
+                    key,
+                    Verdict {
+                        status: 403,
+                        body: body.clone(),
+                    },
+                )
+                .await;
+        }
+        plugin.verdicts.run_pending_tasks().await;
+        let kept = plugin.verdicts.weighted_size();
+        assert!(kept <= budget, "{kept} bytes kept, budget {budget}");
+        assert!(
+            plugin.verdicts.entry_count() < 1_000,
+            "entries were evicted to stay within the budget"
+        );
     }
 }

@@ -46,6 +46,8 @@ pub struct AccessRequest<'a> {
     pub header: &'a RequestHeader,
     /// The normalised path (what routing matched).
     pub path: &'a str,
+    /// How many bytes at the start of `path` the route's path matched (0: a route without paths).
+    pub matched_len: usize,
     /// The client's address, when it has one (not a Unix socket).
     pub client_ip: Option<IpAddr>,
     /// The matched route's name.
@@ -61,6 +63,7 @@ impl<'a> AccessRequest<'a> {
         Self {
             header,
             path: "/",
+            matched_len: 0,
             client_ip,
             route: "r",
             service: "s",
@@ -135,7 +138,12 @@ impl PluginInstance {
             Self::CorrelationId(plugin) => plugin.access(request, effects),
             Self::Cors(plugin) => plugin.access(request, effects),
             Self::KeyAuth(plugin) => plugin.access(request, effects),
-            Self::ApiKeyAuth(plugin) => plugin.access(request.header, request.path).await,
+            Self::ApiKeyAuth(plugin) => {
+                let after_prefix = request.path.get(request.matched_len..).unwrap_or("");
+                plugin
+                    .access(request.header, request.path, after_prefix)
+                    .await
+            }
             Self::IpRestriction(plugin) => plugin.access(request),
             Self::RequestSizeLimiting(plugin) => plugin.access(request, effects),
             Self::RateLimiting(plugin) => plugin.access(request, effects).await,

@@ -6,7 +6,7 @@ use std::{collections::HashMap, time::Duration};
 
 use testkit::wait_until_async;
 
-use crate::helpers::{Gateway, Upstream, get_json};
+use crate::helpers::{Gateway, Upstream, get_json, run_check};
 
 fn config(upstream: &Upstream, path: &str) -> String {
     format!(
@@ -87,6 +87,7 @@ async fn post_config_switches_routing_or_refuses_naming_the_field() {
 
     let response = client
         .post(gateway.admin_url("/config"))
+        .header("content-type", "application/yaml")
         .body(config(&upstream, "/two"))
         .send()
         .await
@@ -99,6 +100,7 @@ async fn post_config_switches_routing_or_refuses_naming_the_field() {
     let broken = config(&upstream, "three");
     let response = client
         .post(gateway.admin_url("/config?flatten_errors=1"))
+        .header("content-type", "application/yaml")
         .body(broken)
         .send()
         .await
@@ -126,6 +128,7 @@ async fn post_config_switches_routing_or_refuses_naming_the_field() {
 
     let response = client
         .post(gateway.admin_url("/config"))
+        .header("content-type", "application/yaml")
         .body("")
         .send()
         .await
@@ -214,4 +217,131 @@ async fn metrics_parse_and_count_the_requests_sent() {
 
     let (_, status) = get_json(&client, &gateway.admin_url("/status")).await;
     assert_eq!(status["server"]["total_requests"], 10, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_page_cannot_replace_the_config_nor_read_it_by_dns_rebinding() {
+    let upstream = Upstream::start("a").await;
+    let gateway = Gateway::start(&config(&upstream, "/one"));
+    let client = reqwest::Client::new();
+    let hostile = config(&upstream, "/evil");
+
+    // What `fetch(url, {method: 'POST', mode: 'no-cors', body})` sends from any page: text/plain.
+    let response = client
+        .post(gateway.admin_url("/config"))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(hostile.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/yaml"),
+        "{body}"
+    );
+    // The same, with a YAML type but from another site (the browser adds Origin/Sec-Fetch-Site).
+    for (name, value) in [
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let response = client
+            .post(gateway.admin_url("/config"))
+            .header("content-type", "application/yaml")
+            .header(name, value)
+            .body(hostile.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{name}: {value}");
+    }
+    // DNS rebinding: the page's own name resolves to 127.0.0.1, so Host is the page's.
+    let response = client
+        .get(gateway.admin_url("/config"))
+        .header("host", format!("evil.example:{}", gateway.admin_port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        get_json(&client, &gateway.url("/one/x")).await.0,
+        200,
+        "config unchanged"
+    );
+    assert_eq!(get_json(&client, &gateway.url("/evil/x")).await.0, 404);
+    let (_, status) = get_json(&client, &gateway.admin_url("/status")).await;
+    assert_eq!(
+        status["reload"]["count"], 0,
+        "nothing was applied: {status}"
+    );
+
+    // A local tool with a YAML or JSON type is served, Host `localhost` included.
+    let response = client
+        .post(format!("http://localhost:{}/config", gateway.admin_port))
+        .header("content-type", "application/x-yaml")
+        .body(config(&upstream, "/two"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(get_json(&client, &gateway.url("/two/x")).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_token_is_required_on_every_request_and_hidden_from_get_config() {
+    let upstream = Upstream::start("a").await;
+    let token = "t0ken-for-the-admin-api";
+    let gateway = Gateway::start_with_settings(
+        &format!("  admin_token: {token}\n"),
+        &config(&upstream, "/one"),
+    );
+    let client = reqwest::Client::new();
+    for path in ["/status", "/config", "/services"] {
+        let response = client.get(gateway.admin_url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 401, "{path}");
+        let response = client
+            .get(gateway.admin_url(path))
+            .header("kong-admin-token", "wrong")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{path}");
+    }
+    let response = client
+        .get(gateway.admin_url("/config"))
+        .header("kong-admin-token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(!text.contains(token), "the token is redacted: {text}");
+    let response = client
+        .post(gateway.admin_url("/config"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401, "no write without the token");
+}
+
+#[test]
+fn an_admin_api_other_machines_can_reach_needs_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.yml");
+    let open = "_format_version: \"3.0\"\n_gateway:\n  admin_listen: \"0.0.0.0:8001\"\n";
+    std::fs::write(&path, open).unwrap();
+    let (code, text) = run_check(&path);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("_gateway.admin_listen"), "{text}");
+    assert!(text.contains("needs a token"), "{text}");
+    assert!(text.contains("line 3"), "the line is named: {text}");
+
+    std::fs::write(&path, format!("{open}  admin_token: a-long-token\n")).unwrap();
+    let (code, text) = run_check(&path);
+    assert_eq!(code, 0, "{text}");
 }

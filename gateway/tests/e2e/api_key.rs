@@ -177,3 +177,76 @@ async fn all_verification_urls_down_is_503_and_not_cached() {
     assert_eq!(body["message"], "API key verification is unavailable");
     assert_eq!(blog.hits(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_over_one_kib_is_refused_at_the_edge_without_calling_auth() {
+    let blog = Upstream::start("blog").await;
+    let auth = FakeAuth::start(Duration::ZERO).await;
+    let gateway = Gateway::start(&config(&blog, &[auth.url()]));
+    let client = reqwest::Client::new();
+
+    let longest = "k".repeat(1024);
+    let response = client
+        .get(gateway.url("/blog/x"))
+        .header("x-api-key", &longest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403, "a 1 KiB key is still asked about");
+    assert_eq!(auth.calls(), 1);
+
+    let too_long = "k".repeat(1025);
+    let response = client
+        .get(gateway.url("/blog/x"))
+        .header("x-api-key", &too_long)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["message"], "permission denied: invalid x-api-key");
+    assert_eq!(auth.calls(), 1, "auth was not asked about the overlong key");
+    assert_eq!(blog.hits(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirecting_verification_url_is_not_followed() {
+    let blog = Upstream::start("blog").await;
+    let auth = FakeAuth::start(Duration::ZERO).await;
+    let gateway = Gateway::start(&config(&blog, &[auth.redirecting_url()]));
+    let client = reqwest::Client::new();
+
+    let response = client
+        .get(gateway.url("/blog/x"))
+        .header("x-api-key", "good")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503, "a redirect is no verdict");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["message"], "API key verification is unavailable");
+    assert_eq!(auth.calls(), 0, "the redirect's target was not asked");
+    assert_eq!(blog.hits(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_services_own_health_path_skips_the_key() {
+    let blog = Upstream::start("blog").await;
+    let auth = FakeAuth::start(Duration::ZERO).await;
+    let gateway = Gateway::start(&config(&blog, &[auth.url()]));
+    let client = reqwest::Client::new();
+
+    let (status, _) = get_json(&client, &gateway.url("/blog/health")).await;
+    assert_eq!(status, 200, "/blog/health needs no key");
+    assert_eq!(blog.hits(), 1);
+
+    // Route /blog also matches /blogslug/health, which reaches the blog as /slug/health.
+    let (status, body) = get_json(&client, &gateway.url("/blogslug/health")).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (401, Some("permission denied: missing x-api-key header")),
+        "a blog path ending in /health is not the health endpoint"
+    );
+    assert_eq!(blog.hits(), 1, "the blog was not reached without a key");
+    assert_eq!(auth.calls(), 0);
+}

@@ -373,3 +373,79 @@ async fn targets_keep_their_health_across_a_reload_and_new_ones_start_healthy() 
     assert_eq!(sick.hits(), 0, "the unhealthy target got traffic");
     assert_eq!(fresh.hits(), 10);
 }
+
+/// One raw request whose body never arrives (`Content-Length: 10`, nothing after the head);
+/// returns the status line the gateway answers with.
+async fn request_without_its_body(gateway: &Gateway) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", gateway.port))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"POST /svc/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("the gateway answered and closed within 10 s")
+        .unwrap();
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clients_whose_body_never_arrives_get_408_and_do_not_mark_the_target_down() {
+    let target = KillableUpstream::start();
+    // One failure of any kind takes the target out; the client's body timeout (1 s) is below the
+    // upstream's read timeout (1.5 s).
+    let config = format!(
+        r#"_format_version: "3.0"
+services:
+  - name: svc
+    url: http://pool
+    read_timeout: 1500
+    routes: [{{name: svc, paths: [/svc]}}]
+upstreams:
+  - name: pool
+    healthchecks:
+      passive:
+        unhealthy: {{tcp_failures: 1, timeouts: 1, http_failures: 1}}
+    targets:
+      - target: "{}"
+"#,
+        target.addr
+    );
+    let gateway = Gateway::start_with_settings("  client_body_timeout: 1\n", &config);
+    let client = reqwest::Client::new();
+
+    let started = Instant::now();
+    let stalled: Vec<_> = (0..10)
+        .map(|_| {
+            let gateway = &gateway;
+            async move { request_without_its_body(gateway).await }
+        })
+        .collect();
+    for status_line in futures::future::join_all(stalled).await {
+        assert!(
+            status_line.starts_with("HTTP/1.1 408"),
+            "answered {status_line:?}"
+        );
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "the 408s came after the body timeout, not before"
+    );
+
+    assert_eq!(
+        target_health(&client, &gateway, target.addr).await,
+        "HEALTHY",
+        "ten stalled clients are not the target's failures"
+    );
+    let response = client.get(gateway.url("/svc/x")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}

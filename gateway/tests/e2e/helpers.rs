@@ -157,6 +157,7 @@ impl Upstream {
 }
 
 /// A fake auth `/verify/apikey`: `good` → 200, `expired` → 401, anything else → 403; counts calls.
+/// `/moved` redirects (302) to `/verify/apikey`.
 #[derive(Clone)]
 pub struct FakeAuth {
     pub addr: SocketAddr,
@@ -201,6 +202,10 @@ impl FakeAuth {
         let delay = Arc::new(Mutex::new(delay));
         let app = Router::new()
             .route("/verify/apikey", get(verify))
+            .route(
+                "/moved",
+                get(|| async { (StatusCode::FOUND, [("location", "/verify/apikey")]) }),
+            )
             .with_state(AuthState {
                 calls: calls.clone(),
                 delay: delay.clone(),
@@ -216,6 +221,11 @@ impl FakeAuth {
     /// `http://127.0.0.1:<port>/verify/apikey`.
     pub fn url(&self) -> String {
         format!("http://{}/verify/apikey", self.addr)
+    }
+
+    /// `http://127.0.0.1:<port>/moved`: a 302 to the verification URL.
+    pub fn redirecting_url(&self) -> String {
+        format!("http://{}/moved", self.addr)
     }
 
     /// Verification calls received.

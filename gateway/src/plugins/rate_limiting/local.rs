@@ -6,11 +6,17 @@
 //! by the minute window does not use up the hour's budget (governor cannot look without taking).
 //! Keys that are back to a full bucket are dropped every [`CLEANUP_INTERVAL`] by the request that
 //! notices it is due, so memory follows the set of recently active clients; nothing runs in the
-//! background.
+//! background. And each window keeps at most [`MAX_TRACKED_BYTES`] of keys ([`BoundedStore`], least
+//! recently used out first), so rotating source addresses or header values cannot grow it without
+//! limit: a client pushed out starts again with a full bucket.
 
 use std::{
+    hash::Hash,
     num::NonZeroU32,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -18,17 +24,109 @@ use governor::{
     Quota, RateLimiter,
     clock::{Clock, DefaultClock},
     middleware::StateInformationMiddleware,
-    state::keyed::DashMapStateStore,
+    nanos::Nanos,
+    state::{StateStore, keyed::ShrinkableKeyedStateStore},
 };
+use moka::{policy::EvictionPolicy, sync::Cache};
 
 use super::{Identifier, Usage, WindowUsage};
 use crate::config::model::RateWindow;
 
 /// How often idle keys are dropped.
 pub const CLEANUP_INTERVAL: Duration = Duration::from_secs(30);
+/// Most bytes of keys one window tracks (see [`identifier_weight`]): about 260,000 IP addresses.
+pub const MAX_TRACKED_BYTES: u64 = 16 * 1024 * 1024;
+/// What one tracked key costs besides the text it holds (its state, the map's slot).
+const KEY_OVERHEAD_BYTES: usize = 64;
 
-type Limiter<C> =
-    RateLimiter<Identifier, DashMapStateStore<Identifier>, C, StateInformationMiddleware>;
+type Limiter<C> = RateLimiter<Identifier, BoundedStore, C, StateInformationMiddleware>;
+
+/// governor's keyed state (one GCRA arrival time per key) in a cache bounded by bytes, least
+/// recently used evicted first (LRU, not TinyLFU: a new client is always admitted, or it would
+/// go unlimited while the cache refused it).
+pub struct BoundedStore {
+    states: Cache<Identifier, Arc<AtomicU64>>,
+}
+
+impl BoundedStore {
+    fn new(max_bytes: u64) -> Self {
+        Self {
+            states: Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(identifier_weight)
+                .eviction_policy(EvictionPolicy::lru())
+                .build(),
+        }
+    }
+}
+
+/// The bytes one tracked key holds.
+fn identifier_weight(key: &Identifier, _state: &Arc<AtomicU64>) -> u32 {
+    let text = match key {
+        Identifier::Consumer(text) | Identifier::Credential(text) => text.len(),
+        Identifier::Text(text) => text.len(),
+        Identifier::Ip(_) | Identifier::Path => 0,
+    };
+    u32::try_from(text + KEY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
+}
+
+impl StateStore for BoundedStore {
+    type Key = Identifier;
+
+    fn measure_and_replace<T, F, E>(&self, key: &Self::Key, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        let state = match self.states.get(key) {
+            Some(state) => state,
+            None => self
+                .states
+                .get_with(key.clone(), || Arc::new(AtomicU64::new(0))),
+        };
+        // governor's own InMemoryState: 0 is "never seen", a failed exchange measures again.
+        let mut previous = state.load(Ordering::Acquire);
+        loop {
+            let (result, next) = f((previous != 0).then(|| Nanos::new(previous)))?;
+            match state.compare_exchange_weak(
+                previous,
+                next.as_u64(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(result),
+                Err(current) => previous = current,
+            }
+        }
+    }
+}
+
+impl<K: Hash> ShrinkableKeyedStateStore<K> for BoundedStore
+where
+    BoundedStore: StateStore<Key = K>,
+    K: Eq + Clone,
+{
+    fn retain_recent(&self, drop_below: Nanos) {
+        let drop_below = drop_below.as_u64();
+        let idle: Vec<Arc<Identifier>> = self
+            .states
+            .iter()
+            .filter(|(_, state)| state.load(Ordering::Relaxed) <= drop_below)
+            .map(|(key, _)| key)
+            .collect();
+        for key in idle {
+            self.states.invalidate(key.as_ref());
+        }
+        self.states.run_pending_tasks();
+    }
+
+    fn len(&self) -> usize {
+        usize::try_from(self.states.entry_count()).unwrap_or(usize::MAX)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.states.entry_count() == 0
+    }
+}
 
 struct Window<C: Clock> {
     window: RateWindow,
@@ -36,6 +134,8 @@ struct Window<C: Clock> {
     /// Time to earn back one request.
     interval: Duration,
     limiter: Limiter<C>,
+    /// The limiter's keys (a handle on its store's cache).
+    tracked: Cache<Identifier, Arc<AtomicU64>>,
 }
 
 /// The in-process counters of one `rate-limiting` instance.
@@ -54,7 +154,7 @@ impl<C: Clock> std::fmt::Debug for LocalLimits<C> {
                 &self
                     .windows
                     .iter()
-                    .map(|w| (w.window, w.limit, w.limiter.len()))
+                    .map(|w| (w.window, w.limit, w.tracked.entry_count()))
                     .collect::<Vec<_>>(),
             )
             .finish()
@@ -71,6 +171,11 @@ impl LocalLimits {
 impl<C: Clock + Clone> LocalLimits<C> {
     /// Limiters for `limits` on `clock` (tests use a fake one).
     pub fn with_clock(limits: &[(RateWindow, u32)], clock: &C) -> Self {
+        Self::bounded(limits, clock, MAX_TRACKED_BYTES)
+    }
+
+    /// Limiters whose windows track at most `max_bytes` of keys each.
+    fn bounded(limits: &[(RateWindow, u32)], clock: &C, max_bytes: u64) -> Self {
         let windows = limits
             .iter()
             .filter_map(|&(window, limit)| {
@@ -78,13 +183,15 @@ impl<C: Clock + Clone> LocalLimits<C> {
                 let interval =
                     (Duration::from_secs(window.seconds()) / limit).max(Duration::from_nanos(1));
                 let quota = Quota::with_period(interval)?.allow_burst(burst);
-                let limiter = RateLimiter::dashmap_with_clock(quota, clock.clone())
-                    .with_middleware::<StateInformationMiddleware>();
+                let store = BoundedStore::new(max_bytes);
+                let tracked = store.states.clone();
+                let limiter: Limiter<C> = RateLimiter::new(quota, store, clock.clone());
                 Some(Window {
                     window,
                     limit,
                     interval,
                     limiter,
+                    tracked,
                 })
             })
             .collect();
@@ -131,7 +238,13 @@ impl<C: Clock> LocalLimits<C> {
 
     /// Keys tracked, summed over the windows (tests, diagnostics).
     pub fn tracked_keys(&self) -> usize {
-        self.windows.iter().map(|w| w.limiter.len()).sum()
+        self.windows
+            .iter()
+            .map(|w| {
+                w.tracked.run_pending_tasks();
+                usize::try_from(w.tracked.entry_count()).unwrap_or(usize::MAX)
+            })
+            .sum()
     }
 
     /// Drops keys that are back to a full bucket, at most once per [`CLEANUP_INTERVAL`].
@@ -243,5 +356,25 @@ mod tests {
         clock.advance(Duration::from_secs(2));
         limits.clean_up();
         assert_eq!(limits.tracked_keys(), 0);
+    }
+
+    #[test]
+    fn rotating_clients_cannot_grow_the_tracked_keys_past_the_bound() {
+        let clock = FakeRelativeClock::default();
+        // A day window: no key is back to a full bucket before the day is over.
+        let budget = 1000 * KEY_OVERHEAD_BYTES as u64;
+        let limits = LocalLimits::bounded(&[(RateWindow::Day, 5)], &clock, budget);
+        for i in 0..20_000u32 {
+            limits.check(&Identifier::Ip(IpAddr::from(i.to_be_bytes())));
+        }
+        let tracked = limits.tracked_keys();
+        assert!(tracked <= 1000, "{tracked} keys tracked, bound 1000");
+
+        // The limit still holds for a client that keeps coming.
+        let client = Identifier::Text("rotating-header-client".into());
+        for _ in 0..5 {
+            assert!(limits.check(&client).allowed);
+        }
+        assert!(!limits.check(&client).allowed);
     }
 }

@@ -6,6 +6,9 @@
 //! `POST /config` validates a whole new document and swaps it in through the [`Reloader`], or
 //! answers 400 with every field error and changes nothing. Secrets (key-auth keys, passwords) are
 //! redacted in every output. Writes to single entities get Kong's DB-less 405.
+//!
+//! Every request first passes [`guard`]: no cross-site browser requests, no foreign `Host`
+//! (DNS rebinding), the admin token when one is set; `POST /config` takes only JSON or YAML.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -22,6 +25,8 @@ use axum::{
 use pingora::{server::ShutdownWatch, services::background::BackgroundService};
 use serde_json::{Value as Json, json};
 use serde_yaml::Value as Yaml;
+
+mod guard;
 
 use crate::{
     config::{
@@ -40,6 +45,8 @@ pub const REDACTED: &str = "<redacted>";
 /// What the handlers share.
 #[derive(Clone)]
 struct AdminState {
+    /// The address the admin listener is bound to (the `Host` check's reference).
+    listen: SocketAddr,
     state: Arc<ArcSwap<Runtime>>,
     reloader: Arc<Reloader>,
     node_id: String,
@@ -57,6 +64,7 @@ impl AdminService {
         Self {
             listen,
             state: AdminState {
+                listen,
                 state,
                 reloader,
                 node_id: uuid::Uuid::new_v4().to_string(),
@@ -109,6 +117,10 @@ fn router(state: AdminState) -> Router {
         .route("/upstreams/{name}/health", get(upstream_health))
         .route("/plugins", get(plugins).fallback(unsupported))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::admin_guard,
+        ))
         .with_state(state)
 }
 
@@ -247,8 +259,15 @@ struct ConfigQuery {
 async fn post_config(
     State(admin): State<AdminState>,
     Query(query): Query<ConfigQuery>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    if !is_config_media_type(headers.get(header::CONTENT_TYPE)) {
+        return reply(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            json!({ "message": "send the configuration as application/json or application/yaml (Content-Type)" }),
+        );
+    }
     let Some(text) = config_text(&body) else {
         return reply(
             StatusCode::BAD_REQUEST,
@@ -270,6 +289,27 @@ async fn post_config(
             reply(StatusCode::BAD_REQUEST, invalid_config(&errors, flatten))
         }
     }
+}
+
+/// JSON or YAML: the types a browser cannot send to another site without asking first (a form or
+/// `text/plain` can be sent by any page).
+fn is_config_media_type(content_type: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(essence) = content_type
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+    else {
+        return false;
+    };
+    let essence = essence.trim();
+    [
+        "application/json",
+        "application/yaml",
+        "application/x-yaml",
+        "text/yaml",
+        "text/x-yaml",
+    ]
+    .iter()
+    .any(|allowed| essence.eq_ignore_ascii_case(allowed))
 }
 
 /// The document in a `POST /config` body: the raw YAML/JSON text, or a JSON object
