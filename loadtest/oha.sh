@@ -18,7 +18,8 @@ DURATION=${DURATION:-30s}
 CONNECTIONS=${CONNECTIONS:-50}
 : "${API_KEY:?set API_KEY: API_KEY=\$(cat data/api-key) $0 (compose: docker compose logs seed)}"
 ADMIN_EMAIL=${ADMIN_EMAIL:-admin@afteracademy.com}
-ADMIN_PASSWORD=${ADMIN_PASSWORD:-changeit}
+# The seeded admin's password: `cargo xtask up` keeps it in data/admin-password.
+ADMIN_PASSWORD=${ADMIN_PASSWORD:-$(cat data/admin-password 2>/dev/null || true)}
 
 command -v oha >/dev/null || { echo "oha is not installed: cargo install oha" >&2; exit 1; }
 
@@ -68,6 +69,7 @@ for path in "${paths[@]}"; do
       run tag "${key[@]}" "${BASE_URL}/blog/list/tag/${tag}?page=1&limit=10"
       ;;
     signin)
+      [ -n "${ADMIN_PASSWORD}" ] || { echo "signin needs ADMIN_PASSWORD (data/admin-password under xtask up)" >&2; exit 2; }
       run signin "${key[@]}" -m POST -T application/json \
         -d "{\"email\":\"${ADMIN_EMAIL}\",\"password\":\"${ADMIN_PASSWORD}\"}" \
         "${BASE_URL}/auth/signin/basic"

@@ -6,7 +6,7 @@
 //   BASE_URL        the gateway (default http://localhost:8000, `cargo xtask up` and compose)
 //   API_KEY         the x-api-key: `cat data/api-key` (xtask up) or `docker compose logs seed`
 //   ADMIN_EMAIL     the seeded user holding every role (default admin@afteracademy.com)
-//   ADMIN_PASSWORD  its password (default changeit, gomicro's seed)
+//   ADMIN_PASSWORD  its password: `cat data/admin-password` (xtask up) or `docker compose logs seed`
 
 import http from 'k6/http';
 import { check, fail } from 'k6';
@@ -14,7 +14,7 @@ import { check, fail } from 'k6';
 export const BASE_URL = (__ENV.BASE_URL || 'http://localhost:8000').replace(/\/+$/, '');
 export const API_KEY = __ENV.API_KEY || '';
 const ADMIN_EMAIL = __ENV.ADMIN_EMAIL || 'admin@afteracademy.com';
-const ADMIN_PASSWORD = __ENV.ADMIN_PASSWORD || 'changeit';
+const ADMIN_PASSWORD = __ENV.ADMIN_PASSWORD || '';
 
 /** Trend stats of the end-of-test summary: p(99) is not among k6's defaults. */
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'];
@@ -129,7 +129,9 @@ export function ensurePublishedBlogs(min) {
   if (missing > 0) {
     const session = signIn(ADMIN_EMAIL, ADMIN_PASSWORD);
     if (!session) {
-      fail(`cannot sign in as ${ADMIN_EMAIL} to create blogs to read (is the stack seeded?)`);
+      fail(
+        `cannot sign in as ${ADMIN_EMAIL} to create blogs to read: pass -e ADMIN_PASSWORD=$(cat data/admin-password) (is the stack seeded?)`,
+      );
     }
     const token = session.tokens.accessToken;
     const run = Date.now().toString(36);

@@ -2,7 +2,8 @@
 //!
 //! Builds release binaries; reuses NATS and Redis already listening on 4222/6379 or starts its own
 //! (installing them with apt when root and missing, and saying so); generates the RSA keys and an
-//! API key on first run (kept under `data/`, never committed); seeds the auth database; starts 2 auth
+//! API key and the admin's password on first run (kept under `data/`, never committed); seeds the
+//! auth database with them; starts 2 auth
 //! and 2 blog replicas on SQLite files under `data/` (or MongoDB with `--mongodb-url`) and the gateway
 //! on :8000 with the repository's `gateway.yml`; waits for every `/health`; prints what to use.
 //! Ctrl-C stops every child it started, and only those. Logs go to `data/logs/`.
@@ -187,11 +188,10 @@ pub(crate) fn release_bin(name: &str) -> PathBuf {
 
 /// Starts (or reuses) NATS and Redis, generates the keys and the API key on first use, seeds the
 /// auth database, starts the two auth and two blog replicas and waits for their `/health`.
-/// Returns the API key.
 pub(crate) fn start_services(
     plan: &ServicesPlan,
     children: &mut Children,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<StackSecrets> {
     fs::create_dir_all(&plan.data)?;
     let (nats_port, redis_port) = (plan.nats_port.to_string(), plan.redis_port.to_string());
     for (name, port, binary, args) in [
@@ -272,10 +272,14 @@ pub(crate) fn start_services(
         run(keygen)?;
         println!("generated RSA keys in {}", keys.display());
     }
-    let api_key = api_key(&plan.data)?;
+    let secrets = StackSecrets {
+        api_key: secret_file(&plan.data, "api-key", random_hex_32)?,
+        admin_password: secret_file(&plan.data, "admin-password", random_password)?,
+    };
     let mut seed = Command::new(release_bin("auth-service"));
-    seed.args(["seed", "--api-key", &api_key]);
+    seed.args(["seed", "--api-key", &secrets.api_key]);
     service_env(&mut seed, "auth", 0);
+    seed.env("ADMIN_PASSWORD", &secrets.admin_password);
     run(seed)?;
 
     let replicas = [
@@ -292,7 +296,13 @@ pub(crate) fn start_services(
     for (name, _, port) in replicas {
         children.wait_for(&format!("{name} /health"), || http_ok(port, "/health"))?;
     }
-    Ok(api_key)
+    Ok(secrets)
+}
+
+/// What the seeded stack's clients need: the API key and the seeded admin's password.
+pub(crate) struct StackSecrets {
+    pub(crate) api_key: String,
+    pub(crate) admin_password: String,
 }
 
 /// Runs the stack until Ctrl-C.
@@ -317,7 +327,10 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
         blog_ports: BLOG_PORTS,
         mongodb_url: options.mongodb_url.clone(),
     };
-    let api_key = start_services(&plan, &mut children)?;
+    let StackSecrets {
+        api_key,
+        admin_password,
+    } = start_services(&plan, &mut children)?;
 
     let mut gateway = Command::new(release_bin("gateway"));
     gateway
@@ -338,6 +351,7 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
         "  admin     http://localhost:{ADMIN_PORT}  (/status, /upstreams/auth_upstream/health, /metrics)"
     );
     println!("  API key   {api_key}");
+    println!("  sign in   {ADMIN_EMAIL} / {admin_password}  (every role; data/admin-password)");
     println!("  logs      data/logs/");
     println!();
     println!("Try:");
@@ -362,20 +376,54 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The API key of this checkout: generated once (random, 32 hex characters) into `data/api-key`.
-fn api_key(data: &Path) -> anyhow::Result<String> {
-    let path = data.join("api-key");
+/// The seeded admin user (every role).
+pub(crate) const ADMIN_EMAIL: &str = "admin@afteracademy.com";
+
+/// A secret of this checkout kept in `data/<name>`: generated once by `generate`, read afterwards.
+fn secret_file(
+    data: &Path,
+    name: &str,
+    generate: fn() -> anyhow::Result<String>,
+) -> anyhow::Result<String> {
+    let path = data.join(name);
     if let Ok(existing) = fs::read_to_string(&path) {
         let existing = existing.trim().to_owned();
         if !existing.is_empty() {
             return Ok(existing);
         }
     }
-    let mut bytes = [0u8; 16];
+    let secret = generate()?;
+    fs::write(&path, &secret)?;
+    Ok(secret)
+}
+
+fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
     fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    fs::write(&path, &key)?;
-    Ok(key)
+    Ok(bytes)
+}
+
+/// An API key: 32 random hex characters.
+fn random_hex_32() -> anyhow::Result<String> {
+    Ok(random_bytes::<16>()?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// An admin password: 20 random alphanumerics (the sign-in rules accept 6..100 characters).
+fn random_password() -> anyhow::Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    // 248 = 4 * 62: bytes above it are skipped so every character is equally likely.
+    let mut password = String::with_capacity(20);
+    while password.len() < 20 {
+        for byte in random_bytes::<32>()? {
+            if byte < 248 && password.len() < 20 {
+                password.push(ALPHABET[usize::from(byte) % ALPHABET.len()] as char);
+            }
+        }
+    }
+    Ok(password)
 }
 
 /// `mongodb://host/` → `mongodb://host/<service>-dev-db` (gomicro's database names).
@@ -452,7 +500,7 @@ pub(crate) fn ensure_installed(binary: &str) -> anyhow::Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::mongodb_database_url;
+    use super::{mongodb_database_url, random_password, secret_file};
 
     #[test]
     fn mongodb_url_gets_the_gomicro_database_name() {
@@ -464,5 +512,21 @@ mod tests {
             mongodb_database_url("mongodb://u:p@h:27017/admin?authSource=admin", "blog"),
             "mongodb://u:p@h:27017/blog-dev-db?authSource=admin"
         );
+    }
+
+    #[test]
+    fn the_admin_password_is_20_alphanumerics_kept_across_runs() {
+        let password = random_password().unwrap();
+        assert_eq!(password.len(), 20);
+        assert!(
+            password.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{password}"
+        );
+        assert_ne!(password, random_password().unwrap());
+
+        let data = tempfile::tempdir().unwrap();
+        let first = secret_file(data.path(), "admin-password", random_password).unwrap();
+        let again = secret_file(data.path(), "admin-password", random_password).unwrap();
+        assert_eq!(first, again, "generated once, then read");
     }
 }

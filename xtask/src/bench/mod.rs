@@ -41,7 +41,9 @@ use std::{
 };
 
 use crate::{
-    up::{Children, ServicesPlan, build_release, listening, release_bin, start_services},
+    up::{
+        ADMIN_EMAIL, Children, ServicesPlan, build_release, listening, release_bin, start_services,
+    },
     which, workspace_root,
 };
 use proxies::{GatewayService, GatewaySpec, ProxySpec, UpstreamPorts};
@@ -288,9 +290,9 @@ fn run(
             blog_ports: [port(), port()],
             mongodb_url: None,
         };
-        let api_key = start_services(&plan, children)?;
-        publish_a_blog(&plan)?;
-        Some((plan, api_key))
+        let secrets = start_services(&plan, children)?;
+        publish_a_blog(&plan, &secrets.admin_password)?;
+        Some((plan, secrets.api_key))
     };
 
     let proxy_spec = ProxySpec {
@@ -713,7 +715,7 @@ fn check_gateway_config(file: &Path) -> anyhow::Result<()> {
 
 /// Signs in as the seeded admin (all roles) on an auth replica, writes, submits and publishes one
 /// blog on a blog replica, so that the latest list has something to return.
-fn publish_a_blog(plan: &ServicesPlan) -> anyhow::Result<()> {
+fn publish_a_blog(plan: &ServicesPlan, admin_password: &str) -> anyhow::Result<()> {
     let [auth, _] = plan.auth_ports;
     let [blog, _] = plan.blog_ports;
     let call = |port: u16, method: &str, path: &str, token: Option<&str>, body: Option<String>| {
@@ -737,7 +739,7 @@ fn publish_a_blog(plan: &ServicesPlan) -> anyhow::Result<()> {
         "POST",
         "/signin/basic",
         None,
-        Some(r#"{"email":"admin@afteracademy.com","password":"changeit"}"#.to_owned()),
+        Some(serde_json::json!({"email": ADMIN_EMAIL, "password": admin_password}).to_string()),
     )?;
     let token = signed_in["data"]["tokens"]["accessToken"]
         .as_str()
