@@ -118,18 +118,31 @@ pub fn check(headers: &HeaderMap, listen: SocketAddr, token: Option<&str>) -> Re
     }
 }
 
-/// `host` is `localhost`, or a loopback IP, with `port`.
+/// `host` is `localhost` or a loopback IP, with `port` or without one. Without a port is safe: a
+/// browser always names a port other than 80 in `Host`, and a rebinding page's `Host` is the
+/// page's own name, never a loopback one (our own tools and the images' health check send
+/// `Host: localhost`).
 fn names_loopback(host: &str, port: u16) -> bool {
-    let Some((name, given_port)) = host.rsplit_once(':') else {
-        return false;
+    let (name, given_port) = if let Some(bracketed) = host.strip_prefix('[') {
+        match bracketed.split_once(']') {
+            Some((name, "")) => (name, None),
+            Some((name, rest)) => match rest.strip_prefix(':') {
+                Some(given) => (name, Some(given)),
+                None => return false,
+            },
+            None => return false,
+        }
+    } else if host.parse::<IpAddr>().is_ok() {
+        (host, None)
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, given)) => (name, Some(given)),
+            None => (host, None),
+        }
     };
-    if given_port.parse() != Ok(port) {
+    if given_port.is_some_and(|given| given.parse() != Ok(port)) {
         return false;
     }
-    let name = name
-        .strip_prefix('[')
-        .and_then(|name| name.strip_suffix(']'))
-        .unwrap_or(name);
     name.eq_ignore_ascii_case("localhost")
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -156,6 +169,8 @@ mod tests {
             "localhost:8001",
             "LOCALHOST:8001",
             "127.0.0.2:8001",
+            "localhost",
+            "127.0.0.1",
         ] {
             assert_eq!(
                 check(&headers(&[("host", host)]), listen, None),
@@ -164,7 +179,13 @@ mod tests {
             );
         }
         let v6 = "[::1]:8001".parse().unwrap();
-        assert_eq!(check(&headers(&[("host", "[::1]:8001")]), v6, None), Ok(()));
+        for host in ["[::1]:8001", "[::1]", "::1"] {
+            assert_eq!(
+                check(&headers(&[("host", host)]), v6, None),
+                Ok(()),
+                "{host}"
+            );
+        }
     }
 
     #[test]
@@ -172,9 +193,11 @@ mod tests {
         let listen = LOOPBACK.parse().unwrap();
         for host in [
             "evil.example:8001",
+            "evil.example",
             "127.0.0.1:9999",
-            "localhost",
-            "127.0.0.1",
+            "localhost:80",
+            "localhost.evil.example:8001",
+            "[::1]x",
         ] {
             assert_eq!(
                 check(&headers(&[("host", host)]), listen, None),

@@ -345,3 +345,26 @@ fn an_admin_api_other_machines_can_reach_needs_a_token() {
     let (code, text) = run_check(&path);
     assert_eq!(code, 0, "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_images_health_check_and_local_tools_sending_host_localhost_are_served() {
+    let upstream = Upstream::start("a").await;
+    let gateway = Gateway::start(&config(&upstream, "/one"));
+
+    // deploy/docker/healthcheck, the gateway image's HEALTHCHECK, sends `Host: localhost`.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/docker/healthcheck");
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        .arg(gateway.admin_port.to_string())
+        .arg("/status")
+        .status()
+        .unwrap();
+    assert!(status.success(), "the health check failed: {status}");
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        .arg(gateway.admin_port.to_string())
+        .arg("/no-such-page")
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the health check can fail");
+}
