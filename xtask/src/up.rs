@@ -6,7 +6,9 @@
 //! auth database with them; starts 2 auth
 //! and 2 blog replicas on SQLite files under `data/` (or MongoDB with `--mongodb-url`) and the gateway
 //! on :8000 with the repository's `gateway.yml`; waits for every `/health`; prints what to use.
-//! Ctrl-C stops every child it started, and only those. Logs go to `data/logs/`.
+//! A process that exits (a replica killed to watch the gateway fail over) is restarted after a
+//! back-off (1 s, doubling while it keeps exiting at once, at most 30 s) while the others keep
+//! serving. Ctrl-C stops every child it started, and only those. Logs go to `data/logs/`.
 //!
 //! Its pieces ([`Children`], [`start_services`]) also start the stack of `cargo xtask bench`.
 
@@ -33,6 +35,8 @@ const GATEWAY_PORT: u16 = 8000;
 const ADMIN_PORT: u16 = 8001;
 const NATS_PORT: u16 = 4222;
 const REDIS_PORT: u16 = 6379;
+/// The first wait before restarting a child of `up` that exited.
+const RESTART_BACKOFF: Duration = Duration::from_secs(1);
 /// How long the stack may take to become healthy.
 const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -43,11 +47,30 @@ pub struct UpOptions {
     pub mongodb_url: Option<String>,
 }
 
+/// A child that ran this long before it exited is restarted after the base back-off again.
+const STEADY_RUN: Duration = Duration::from_secs(30);
+/// The longest wait before restarting a child that keeps exiting.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 /// Processes started by xtask (`up`, `bench`). Each writes stdout and stderr to `<logs>/<name>.log`
-/// and is stopped on drop, newest first: SIGTERM, then SIGKILL after 5 s.
+/// and is stopped on drop, newest first: SIGTERM, then SIGKILL after 5 s. [`Children::supervise`]
+/// restarts those that exit.
 pub(crate) struct Children {
     logs: PathBuf,
-    running: Vec<(String, Child)>,
+    running: Vec<Supervised>,
+}
+
+/// One child and what it takes to start it again.
+struct Supervised {
+    name: String,
+    child: Child,
+    command: Command,
+    started: Instant,
+    /// Exits in a row that came before [`STEADY_RUN`]: the back-off doubles with each.
+    quick_exits: u32,
+    restarts: u32,
+    /// When it exited and is waiting for its back-off: when it starts again.
+    restart_at: Option<Instant>,
 }
 
 impl Children {
@@ -68,26 +91,96 @@ impl Children {
     /// Starts `command` as `name`; returns its process id.
     pub(crate) fn spawn(&mut self, name: &str, mut command: Command) -> anyhow::Result<u32> {
         let log = fs::File::create(self.log_path(name))?;
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .map_err(|err| anyhow::anyhow!("cannot start {name}: {err}"))?;
+        let child = start(name, &mut command, log)?;
         let pid = child.id();
-        self.running.push((name.to_owned(), child));
+        self.running.push(Supervised {
+            name: name.to_owned(),
+            child,
+            command,
+            started: Instant::now(),
+            quick_exits: 0,
+            restarts: 0,
+            restart_at: None,
+        });
         Ok(pid)
     }
 
     /// The first child that has exited, with its status.
     pub(crate) fn exited(&mut self) -> Option<(String, std::process::ExitStatus)> {
-        self.running.iter_mut().find_map(|(name, child)| {
-            child
+        self.running.iter_mut().find_map(|supervised| {
+            supervised
+                .child
                 .try_wait()
                 .ok()
                 .flatten()
-                .map(|status| (name.clone(), status))
+                .map(|status| (supervised.name.clone(), status))
         })
+    }
+
+    /// Restarts the children that exited, each after a back-off: `base`, doubled for every exit
+    /// in a row that came within [`STEADY_RUN`] of its start, at most [`MAX_BACKOFF`]. Says on
+    /// stdout what it does; call it in a loop. The others keep running.
+    pub(crate) fn supervise(&mut self, base: Duration) {
+        let now = Instant::now();
+        for supervised in &mut self.running {
+            match supervised.restart_at {
+                None => {
+                    let Some(status) = supervised.child.try_wait().ok().flatten() else {
+                        continue;
+                    };
+                    if now.duration_since(supervised.started) >= STEADY_RUN {
+                        supervised.quick_exits = 0;
+                    }
+                    let backoff = base
+                        .saturating_mul(1 << supervised.quick_exits.min(16))
+                        .min(MAX_BACKOFF);
+                    supervised.quick_exits += 1;
+                    supervised.restart_at = Some(now + backoff);
+                    println!(
+                        "{} exited ({status}); restarting it in {backoff:?} (log: {})",
+                        supervised.name,
+                        self.logs.join(format!("{}.log", supervised.name)).display()
+                    );
+                }
+                Some(at) if at <= now => {
+                    supervised.restart_at = None;
+                    let log = fs::OpenOptions::new()
+                        .append(true)
+                        .create(true)
+                        .open(self.logs.join(format!("{}.log", supervised.name)));
+                    match log
+                        .map_err(anyhow::Error::from)
+                        .and_then(|log| start(&supervised.name, &mut supervised.command, log))
+                    {
+                        Ok(child) => {
+                            supervised.child = child;
+                            supervised.started = now;
+                            supervised.restarts += 1;
+                            println!(
+                                "{} restarted (restart {})",
+                                supervised.name, supervised.restarts
+                            );
+                        }
+                        Err(err) => {
+                            // Tried again after the next back-off: the old child's status stays.
+                            println!("{err}");
+                            supervised.restart_at = Some(now + MAX_BACKOFF);
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// `name ×count` of every child restarted so far, for the summary line; empty when none was.
+    pub(crate) fn restart_summary(&self) -> String {
+        self.running
+            .iter()
+            .filter(|supervised| supervised.restarts > 0)
+            .map(|supervised| format!("{} ×{}", supervised.name, supervised.restarts))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Polls `ready` until it holds; fails when a child dies or after [`READY_TIMEOUT`].
@@ -114,9 +207,19 @@ impl Children {
     }
 }
 
+/// Starts `command` with its output going to `log`.
+fn start(name: &str, command: &mut Command, log: fs::File) -> anyhow::Result<Child> {
+    command
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .map_err(|err| anyhow::anyhow!("cannot start {name}: {err}"))
+}
+
 impl Drop for Children {
     fn drop(&mut self) {
-        for (name, child) in self.running.iter_mut().rev() {
+        for Supervised { name, child, .. } in self.running.iter_mut().rev() {
             if child.try_wait().ok().flatten().is_none() {
                 let _ = Command::new("kill")
                     .arg("-TERM")
@@ -361,18 +464,18 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     println!();
     println!("Ctrl-C stops everything this command started.");
 
+    // A child that exits is restarted after a back-off; the base of 1 s also leaves time to see
+    // a Ctrl-C, which reaches the children too (same process group), before restarting anything.
     while !stop.load(Ordering::SeqCst) {
-        if let Some((name, status)) = children.exited() {
-            // Ctrl-C reaches the children too (same process group): give our handler a moment.
-            std::thread::sleep(Duration::from_millis(300));
-            if stop.load(Ordering::SeqCst) {
-                break;
-            }
-            anyhow::bail!("{name} exited ({status}); see data/logs/{name}.log");
-        }
+        children.supervise(RESTART_BACKOFF);
         std::thread::sleep(Duration::from_millis(200));
     }
-    println!("\nstopping…");
+    let restarts = children.restart_summary();
+    if restarts.is_empty() {
+        println!("\nstopping…");
+    } else {
+        println!("\nstopping… (restarted: {restarts})");
+    }
     Ok(())
 }
 
@@ -500,6 +603,12 @@ pub(crate) fn ensure_installed(binary: &str) -> anyhow::Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    use std::{
+        fs,
+        process::Command,
+        time::{Duration, Instant},
+    };
+
     use super::{mongodb_database_url, random_password, secret_file};
 
     #[test]
@@ -528,5 +637,47 @@ mod tests {
         let first = secret_file(data.path(), "admin-password", random_password).unwrap();
         let again = secret_file(data.path(), "admin-password", random_password).unwrap();
         assert_eq!(first, again, "generated once, then read");
+    }
+
+    #[test]
+    fn a_child_that_exits_is_restarted_with_a_back_off_and_the_others_keep_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let mut children = super::Children::new(dir.path().join("logs")).unwrap();
+        let mut crashing = Command::new("sh");
+        crashing
+            .arg("-c")
+            .arg(format!("echo run >> '{}'; exit 3", runs.display()));
+        children.spawn("crashing", crashing).unwrap();
+        let mut steady = Command::new("sleep");
+        steady.arg("30");
+        let steady_pid = children.spawn("steady", steady).unwrap();
+
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(10);
+        let run_count = || {
+            fs::read_to_string(&runs)
+                .map(|text| text.lines().count())
+                .unwrap_or(0)
+        };
+        while run_count() < 4 {
+            assert!(Instant::now() < deadline, "runs so far: {}", run_count());
+            children.supervise(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Back-offs of 20, 40 and 80 ms came before the fourth run.
+        assert!(started.elapsed() >= Duration::from_millis(140));
+        assert_eq!(children.restart_summary(), "crashing ×3");
+        let steady = children
+            .running
+            .iter_mut()
+            .find(|supervised| supervised.name == "steady")
+            .unwrap();
+        assert_eq!(
+            steady.child.id(),
+            steady_pid,
+            "the steady child was left alone"
+        );
+        assert!(steady.child.try_wait().unwrap().is_none());
     }
 }
