@@ -185,6 +185,8 @@ pub struct Forwarded {
     pub client_ip: Option<HeaderValue>,
     /// The gateway port the request arrived on ([`number_value`]).
     pub port: Option<HeaderValue>,
+    /// The request arrived over TLS (`X-Forwarded-Proto: https`).
+    pub https: bool,
     /// The client's path, before any rewrite.
     pub original_path: Option<HeaderValue>,
     /// The prefix `strip_path` removed.
@@ -207,7 +209,10 @@ impl Forwarded {
             headers.insert(X_FORWARDED_FOR, forwarded_for);
             headers.insert(X_REAL_IP, ip);
         }
-        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        headers.insert(
+            X_FORWARDED_PROTO,
+            HeaderValue::from_static(if self.https { "https" } else { "http" }),
+        );
         if let Some(host) = client_host.as_ref().and_then(host_without_port) {
             headers.insert(X_FORWARDED_HOST, host);
         }
@@ -373,6 +378,7 @@ mod tests {
             host: Some(HeaderValue::from_static("10.0.0.9:9000")),
             client_ip: Some(ip_value("10.0.0.2".parse().unwrap())),
             port: Some(number_value(8000)),
+            https: false,
             original_path: Some(HeaderValue::from_static("/blog/x")),
             prefix: Some(HeaderValue::from_static("/blog")),
             request_id: HeaderValue::from_static("abc"),
@@ -399,12 +405,14 @@ mod tests {
             host: None,
             client_ip: None,
             port: None,
+            https: true,
             original_path: None,
             prefix: None,
             request_id: HeaderValue::from_static("abc"),
         }
         .apply(&mut preserved);
         assert_eq!(preserved[header::HOST], "api.example.com", "preserve_host");
+        assert_eq!(preserved[X_FORWARDED_PROTO], "https", "over TLS");
         assert_eq!(preserved[X_FORWARDED_HOST], "api.example.com");
         assert!(!preserved.contains_key(X_FORWARDED_FOR));
         assert!(!preserved.contains_key(X_FORWARDED_PREFIX));

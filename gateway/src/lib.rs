@@ -23,6 +23,7 @@
 //! - [`admin`]: the admin API (Kong's read endpoints, `POST /config`, `/metrics`).
 //! - [`access_log`]: one line per request, written off the request path.
 //! - [`server`]: assembling the Pingora server (`run`) and `check`.
+//! - [`tls`]: the TLS listener's certificate choice per SNI from the current snapshot.
 #![forbid(unsafe_code)]
 
 pub mod access_log;
@@ -40,3 +41,4 @@ pub mod responses;
 pub mod router;
 pub mod runtime;
 pub mod server;
+pub mod tls;

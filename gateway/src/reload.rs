@@ -202,11 +202,15 @@ impl Reloader {
         status.count += 1;
         match &outcome {
             Ok(()) => {
+                let runtime = self.state.load();
                 tracing::info!(
                     ?source,
-                    routes = self.state.load().config.routes.len(),
+                    routes = runtime.config.routes.len(),
                     "config reloaded"
                 );
+                for warning in &runtime.config.warnings {
+                    tracing::warn!(?source, %warning, "config warning");
+                }
                 status.last = Some(LastReload {
                     ok: true,
                     at: SystemTime::now(),

@@ -42,6 +42,7 @@ use crate::{
         request_size::RequestSizeLimiting,
     },
     router::{RouteMatch, RouteTable},
+    tls::CertificateStore,
 };
 
 /// One immutable snapshot of everything a request needs.
@@ -67,6 +68,8 @@ pub struct Runtime {
     /// Every name lookup the build made, in [`resolve_names`] order (periodic re-resolution
     /// compares against it).
     pub resolved: Vec<Option<SocketAddr>>,
+    /// The TLS listener's certificates by SNI (kept from the previous snapshot when unchanged).
+    pub certificates: Arc<CertificateStore>,
 }
 
 /// Resolves every target and service host name of `config`, in a fixed order: upstream targets
@@ -337,7 +340,18 @@ impl Runtime {
             })
             .collect();
 
+        let certificates = match previous {
+            Some(previous)
+                if previous.config.certificates == config.certificates
+                    && previous.config.default_certificate == config.default_certificate =>
+            {
+                previous.certificates.clone()
+            }
+            _ => Arc::new(CertificateStore::build(&config)),
+        };
+
         Self {
+            certificates,
             config,
             routes,
             enabled_routes,

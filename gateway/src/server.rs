@@ -7,6 +7,7 @@ use std::{path::Path, process::ExitCode, sync::Arc};
 
 use arc_swap::ArcSwap;
 use pingora::{
+    listeners::tls::TlsSettings,
     server::{
         Server,
         configuration::{Opt, ServerConf},
@@ -23,6 +24,7 @@ use crate::{
     health::HealthChecker,
     reload::{ReloadService, Reloader},
     runtime::Runtime,
+    tls::SniCertificates,
 };
 
 /// Exit status for an unusable config at start (EX_CONFIG).
@@ -40,6 +42,9 @@ pub fn check(file: &Path) -> ExitCode {
                 config.upstreams.len(),
                 config.plugins.len()
             );
+            for warning in &config.warnings {
+                println!("warning: {warning}");
+            }
             for service in &config.services {
                 if let config::model::ServiceTarget::Host { host, port } = &service.target
                     && crate::runtime::resolve(host, *port).is_none()
@@ -80,6 +85,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         config.gateway.threads = threads;
     }
     let settings = config.gateway.clone();
+    for warning in &config.warnings {
+        tracing::warn!(%warning, "config warning");
+    }
     let runtime = Runtime::build(config, None);
     tracing::info!(
         routes = runtime.config.routes.len(),
@@ -116,6 +124,19 @@ pub fn run(args: &RunArgs) -> ExitCode {
         ),
     );
     proxy.add_tcp(&settings.proxy_listen.to_string());
+    if let Some(listen_tls) = settings.proxy_listen_tls {
+        let mut tls =
+            match TlsSettings::with_callbacks(Box::new(SniCertificates::new(state.clone()))) {
+                Ok(tls) => tls,
+                Err(err) => {
+                    tracing::error!(error.message = %err, "cannot set up TLS");
+                    eprintln!("cannot set up TLS: {err}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+        tls.enable_h2();
+        proxy.add_tls_with_settings(&listen_tls.to_string(), None, tls);
+    }
     server.add_service(proxy);
 
     let reloader = Arc::new(Reloader::new(
@@ -136,6 +157,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
         AdminService::new(settings.admin_listen, state, reloader),
     ));
 
-    tracing::info!(proxy = %settings.proxy_listen, admin = %settings.admin_listen, threads = settings.threads, "gateway starting");
+    tracing::info!(proxy = %settings.proxy_listen, proxy_tls = ?settings.proxy_listen_tls, admin = %settings.admin_listen, threads = settings.threads, "gateway starting");
     server.run_forever()
 }

@@ -372,21 +372,24 @@ fn invalid_config(errors: &ConfigErrors, flatten: bool) -> Json {
     body
 }
 
-/// Replaces secrets in a document with [`REDACTED`]: credential keys and anything named like a
-/// password, secret or token.
+/// Replaces secrets in a document with [`REDACTED`]: credential and certificate keys and anything
+/// named like a password, secret or token.
 pub fn redact(value: &mut Yaml, in_credential: bool) {
     match value {
         Yaml::Mapping(map) => {
             for (key, child) in map.iter_mut() {
                 let name = key.as_str().unwrap_or_default().to_ascii_lowercase();
-                let secret = (in_credential && name == "key")
+                let secret = (in_credential && (name == "key" || name == "key_alt"))
                     || ["password", "secret", "token"]
                         .iter()
                         .any(|word| name.contains(word));
                 if secret && !child.is_null() {
                     *child = Yaml::String(REDACTED.to_owned());
                 } else {
-                    redact(child, name == "keyauth_credentials");
+                    redact(
+                        child,
+                        name == "keyauth_credentials" || name == "certificates",
+                    );
                 }
             }
         }

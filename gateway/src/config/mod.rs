@@ -5,6 +5,7 @@
 //! - [`validate`]: defaults, references, ranges; collects every error.
 //! - `plugins`: each plugin's `config` block (part of validation).
 //! - `consumers`: consumers and their key-auth credentials (part of validation).
+//! - [`tls`]: certificates and SNIs (part of validation; PEM parsing shared with the listener).
 //! - [`model`]: the validated config.
 //! - [`healthchecks`]: an upstream's `healthchecks` block (Kong's fields and defaults).
 //! - [`locate`]: path → line in the YAML text.
@@ -17,6 +18,7 @@ pub mod locate;
 pub mod model;
 mod plugins;
 pub mod raw;
+pub mod tls;
 pub mod validate;
 
 pub use model::Config;
@@ -112,14 +114,23 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
             }]));
         }
     };
-    validate::validate(value).map_err(|mut errors| {
-        let lines = locate::LineIndex::build(text);
-        for error in &mut errors {
+    let lines = locate::LineIndex::build(text);
+    let locate = |errors: &mut Vec<ConfigError>| {
+        for error in errors.iter_mut() {
             error.line = lines.line_of(&error.path);
         }
         errors.sort_by_key(|error| error.line.unwrap_or(usize::MAX));
-        fail(errors)
-    })
+    };
+    match validate::validate(value) {
+        Ok(mut config) => {
+            locate(&mut config.warnings);
+            Ok(config)
+        }
+        Err(mut errors) => {
+            locate(&mut errors);
+            Err(fail(errors))
+        }
+    }
 }
 
 #[cfg(test)]

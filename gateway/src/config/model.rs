@@ -32,6 +32,28 @@ pub struct Config {
     pub consumers: Vec<Consumer>,
     /// `keyauth_credentials`, nested and top level, in file order; keys are unique.
     pub keyauth_credentials: Vec<KeyAuthCredential>,
+    /// `certificates` in file order, with every SNI that names them.
+    pub certificates: Vec<Certificate>,
+    /// Index in `certificates` of the one served to clients whose SNI names none
+    /// (`_gateway.default_certificate`, else the first).
+    pub default_certificate: Option<usize>,
+    /// What is valid but probably not meant (an expired certificate): logged, not refused.
+    pub warnings: Vec<super::ConfigError>,
+}
+
+/// A certificate and its key (and an alternative pair of another key type), as PEM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// `id` as written, else derived from its position.
+    pub id: String,
+    /// The PEM chain: the leaf first, then intermediates.
+    pub cert: String,
+    /// The leaf's private key (PEM).
+    pub key: Secret,
+    /// A second chain and key of another key type (e.g. ECDSA beside RSA).
+    pub alt: Option<(String, Secret)>,
+    /// Lowercase SNIs it serves: exact names, `*.example.com` or `example.*`; unique in the file.
+    pub snis: Vec<String>,
 }
 
 /// The parsed document a config came from. It holds secrets as written, so `Debug` shows none of
@@ -97,6 +119,8 @@ pub const ADMIN_TOKEN_ENV: &str = "GATEWAY_ADMIN_TOKEN";
 pub struct GatewaySettings {
     /// Proxy listener, default `0.0.0.0:8000`.
     pub proxy_listen: SocketAddr,
+    /// TLS proxy listener (as Kong's `proxy_listen ... ssl`); none by default.
+    pub proxy_listen_tls: Option<SocketAddr>,
     /// Admin listener, default `127.0.0.1:8001`.
     pub admin_listen: SocketAddr,
     /// The token every admin request must carry in `Kong-Admin-Token`: `GATEWAY_ADMIN_TOKEN`

@@ -83,6 +83,45 @@ pub struct RawFile {
     pub consumers: Vec<Value>,
     #[serde(default)]
     pub keyauth_credentials: Vec<Value>,
+    #[serde(default)]
+    pub certificates: Vec<Value>,
+    #[serde(default)]
+    pub snis: Vec<Value>,
+}
+
+/// `certificates[]` (Kong 3.x): a PEM certificate (chain) and its key, an optional second pair of
+/// another key type (`cert_alt`/`key_alt`), and the SNIs it serves.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCertificate {
+    pub id: Option<String>,
+    pub cert: String,
+    pub key: RawSecret,
+    pub cert_alt: Option<String>,
+    pub key_alt: Option<RawSecret>,
+    /// Names (`a.example.com`) or `{name: ...}` objects.
+    #[serde(default)]
+    pub snis: Vec<Value>,
+    pub tags: Option<Vec<String>>,
+    #[serde(rename = "_comment")]
+    pub comment: Option<Value>,
+    #[serde(rename = "_ignore")]
+    pub ignore: Option<Value>,
+}
+
+/// `snis[]` at the top level, or an object in a certificate's `snis`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSni {
+    pub id: Option<String>,
+    pub name: String,
+    /// Required at the top level; a nested SNI belongs to its certificate.
+    pub certificate: Option<EntityRef>,
+    pub tags: Option<Vec<String>>,
+    #[serde(rename = "_comment")]
+    pub comment: Option<Value>,
+    #[serde(rename = "_ignore")]
+    pub ignore: Option<Value>,
 }
 
 /// Our extension block `_gateway` (process settings; fixed at start).
@@ -90,6 +129,8 @@ pub struct RawFile {
 #[serde(deny_unknown_fields)]
 pub struct RawGateway {
     pub proxy_listen: Option<String>,
+    pub proxy_listen_tls: Option<String>,
+    pub default_certificate: Option<String>,
     pub admin_listen: Option<String>,
     pub admin_token: Option<String>,
     pub threads: Option<usize>,

@@ -61,6 +61,8 @@ pub fn validate(value: Value) -> Result<Config, Vec<ConfigError>> {
 pub(super) struct Validator {
     /// Every problem so far.
     pub(super) errors: Vec<ConfigError>,
+    /// What is valid but probably not meant.
+    pub(super) warnings: Vec<ConfigError>,
     format_version: String,
 }
 
@@ -118,6 +120,12 @@ impl Validator {
             None => self.error("_format_version", "required field missing"),
         }
         let gateway = self.gateway(file.gateway.as_ref());
+        let gateway_default_certificate = file
+            .gateway
+            .as_ref()
+            .and_then(|value| value.get("default_certificate"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
 
         // Upstreams first: services refer to them by name.
         let mut upstreams = Vec::new();
@@ -235,6 +243,12 @@ impl Validator {
             plugin_values.push((format!("plugins[{i}]"), value.clone(), PluginScope::Global));
         }
         let consumers = self.consumers(&file.consumers, &file.keyauth_credentials);
+        let certificates = self.certificates(
+            &file.certificates,
+            &file.snis,
+            gateway_default_certificate.as_deref(),
+            gateway.proxy_listen_tls.is_some(),
+        );
 
         let mut plugins = Vec::new();
         let mut seen_scopes: HashSet<(PluginScope, &'static str)> = HashSet::new();
@@ -288,6 +302,9 @@ impl Validator {
             source: Document::default(),
             consumers: consumers.consumers,
             keyauth_credentials: consumers.credentials,
+            certificates: certificates.certificates,
+            default_certificate: certificates.default,
+            warnings: std::mem::take(&mut self.warnings),
         }
     }
 
@@ -308,6 +325,9 @@ impl Validator {
             })
         };
         let proxy_listen = listen("proxy_listen", raw.proxy_listen, "0.0.0.0:8000");
+        let proxy_listen_tls = raw
+            .proxy_listen_tls
+            .map(|text| listen("proxy_listen_tls", Some(text), "0.0.0.0:8443"));
         let admin_listen = listen("admin_listen", raw.admin_listen, "127.0.0.1:8001");
         let admin_token = self.admin_token(raw.admin_token, admin_listen);
         let threads = raw.threads.unwrap_or_else(|| {
@@ -339,6 +359,7 @@ impl Validator {
             access_log,
             dns_refresh: Duration::from_secs(raw.dns_refresh.unwrap_or(30)),
             proxy_listen,
+            proxy_listen_tls,
             admin_listen,
             admin_token,
             threads: threads.max(1),

@@ -142,6 +142,8 @@ struct UpstreamRequest<'a> {
     preserve_host: bool,
     client_ip: Option<HeaderValue>,
     port: Option<HeaderValue>,
+    /// The client connection is TLS.
+    https: bool,
     request_id: HeaderValue,
     upstream_uri: Option<&'a str>,
     forwarded_prefix: Option<HeaderValue>,
@@ -161,6 +163,7 @@ impl UpstreamRequest<'_> {
             host: host.filter(|_| !self.preserve_host),
             client_ip: self.client_ip.clone(),
             port: self.port.clone(),
+            https: self.https,
             original_path: HeaderValue::from_str(client.uri.path()).ok(),
             prefix: self.forwarded_prefix.clone(),
             request_id: self.request_id.clone(),
@@ -331,6 +334,9 @@ impl<'a> Exchange<'a> {
             preserve_host: runtime.route(proxied.route).preserve_host,
             client_ip: self.client_ip.map(forwarding::ip_value),
             port: server_port(session).map(|port| forwarding::number_value(port.into())),
+            https: session
+                .digest()
+                .is_some_and(|digest| digest.ssl_digest.is_some()),
             request_id: self.request_id_header.clone(),
             upstream_uri: proxied.upstream_uri.as_deref(),
             forwarded_prefix: proxied

@@ -14,3 +14,4 @@ mod protocol;
 mod rate_limiting;
 mod reload;
 mod routing;
+mod tls;

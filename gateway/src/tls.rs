@@ -1,0 +1,167 @@
+//! The TLS listener's certificates: a [`CertificateStore`] per config snapshot (built with the
+//! [`Runtime`]), and [`SniCertificates`], Pingora's handshake callback, which picks the
+//! certificate for the client's SNI from whatever snapshot is current. A reload that changes a
+//! certificate serves new handshakes at once; connections already made keep the one they got.
+//!
+//! Choice (Kong's order): the exact name, then a leading wildcard (`*.example.com` for
+//! `a.example.com`, one label), then a trailing one (`example.*`), else the default certificate
+//! (also for clients that send no SNI).
+
+use std::{collections::HashMap, sync::Arc};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora::{
+    listeners::TlsAccept,
+    protocols::tls::TlsRef,
+    tls::{
+        ext,
+        pkey::{PKey, Private},
+        ssl::NameType,
+        x509::X509,
+    },
+};
+
+use crate::{
+    config::{model::Config, tls as pem},
+    runtime::Runtime,
+};
+
+/// One certificate ready to serve: chains and keys parsed once per snapshot.
+pub struct ServedCertificate {
+    /// The id it has in the config.
+    pub id: String,
+    /// Each key type's chain (leaf first) and key: the certificate, then its `cert_alt`.
+    pairs: Vec<(Vec<X509>, PKey<Private>)>,
+}
+
+/// The certificates of one snapshot, by the names they serve.
+#[derive(Default)]
+pub struct CertificateStore {
+    exact: HashMap<String, Arc<ServedCertificate>>,
+    /// `*.example.com` under `example.com`.
+    leading_wildcard: HashMap<String, Arc<ServedCertificate>>,
+    /// `example.*` under `example`.
+    trailing_wildcard: HashMap<String, Arc<ServedCertificate>>,
+    default: Option<Arc<ServedCertificate>>,
+}
+
+impl std::fmt::Debug for CertificateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateStore")
+            .field("exact", &self.exact.keys().collect::<Vec<_>>())
+            .field(
+                "leading_wildcard",
+                &self.leading_wildcard.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "trailing_wildcard",
+                &self.trailing_wildcard.keys().collect::<Vec<_>>(),
+            )
+            .field("default", &self.default.as_ref().map(|served| &served.id))
+            .finish()
+    }
+}
+
+impl CertificateStore {
+    /// Parses the certificates of `config` (validated, so they parse).
+    pub fn build(config: &Config) -> Self {
+        let mut store = Self::default();
+        for (index, certificate) in config.certificates.iter().enumerate() {
+            let mut pairs = Vec::new();
+            let alt = certificate
+                .alt
+                .as_ref()
+                .map(|(cert, key)| (cert.as_str(), key.expose()));
+            for (cert, key) in
+                std::iter::once((certificate.cert.as_str(), certificate.key.expose())).chain(alt)
+            {
+                match (pem::parse_chain(cert), pem::parse_key(key)) {
+                    (Ok(chain), Ok(key)) => pairs.push((chain, key)),
+                    (Err(message), _) | (_, Err(message)) => {
+                        tracing::error!(certificate = %certificate.id, %message, "BUG: a validated certificate does not parse");
+                    }
+                }
+            }
+            if pairs.is_empty() {
+                continue;
+            }
+            let served = Arc::new(ServedCertificate {
+                id: certificate.id.clone(),
+                pairs,
+            });
+            for sni in &certificate.snis {
+                if let Some(domain) = sni.strip_prefix("*.") {
+                    store
+                        .leading_wildcard
+                        .insert(domain.to_owned(), served.clone());
+                } else if let Some(prefix) = sni.strip_suffix(".*") {
+                    store
+                        .trailing_wildcard
+                        .insert(prefix.to_owned(), served.clone());
+                } else {
+                    store.exact.insert(sni.clone(), served.clone());
+                }
+            }
+            if config.default_certificate == Some(index) {
+                store.default = Some(served);
+            }
+        }
+        store
+    }
+
+    /// The certificate for `sni` (any case), else the default.
+    pub fn select(&self, sni: Option<&str>) -> Option<&Arc<ServedCertificate>> {
+        let by_name = sni.map(str::to_ascii_lowercase).and_then(|name| {
+            let name = name.trim_end_matches('.');
+            self.exact
+                .get(name)
+                .or_else(|| {
+                    let (_, domain) = name.split_once('.')?;
+                    self.leading_wildcard.get(domain)
+                })
+                .or_else(|| {
+                    let (prefix, _) = name.rsplit_once('.')?;
+                    self.trailing_wildcard.get(prefix)
+                })
+        });
+        by_name.or(self.default.as_ref())
+    }
+}
+
+/// Pingora's certificate callback: the current snapshot's certificate for the client's SNI.
+pub struct SniCertificates {
+    state: Arc<ArcSwap<Runtime>>,
+}
+
+impl SniCertificates {
+    /// Callbacks that read `state` at each handshake.
+    pub fn new(state: Arc<ArcSwap<Runtime>>) -> Self {
+        Self { state }
+    }
+}
+
+#[async_trait]
+impl TlsAccept for SniCertificates {
+    async fn certificate_callback(&self, ssl: &mut TlsRef) {
+        let runtime = self.state.load();
+        let sni = ssl.servername(NameType::HOST_NAME).map(str::to_owned);
+        let Some(certificate) = runtime.certificates.select(sni.as_deref()) else {
+            // No certificate at all: the handshake fails for want of one.
+            tracing::warn!(sni = ?sni, "no certificate to serve");
+            return;
+        };
+        for (chain, key) in &certificate.pairs {
+            let result = ext::ssl_use_certificate(ssl, &chain[0])
+                .and_then(|()| ext::ssl_use_private_key(ssl, key))
+                .and_then(|()| {
+                    chain[1..]
+                        .iter()
+                        .try_for_each(|intermediate| ext::ssl_add_chain_cert(ssl, intermediate))
+                });
+            if let Err(err) = result {
+                tracing::error!(certificate = %certificate.id, error.message = %err, "cannot use the certificate");
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The TLS listener through the real gateway: the certificate per SNI (exact, wildcard, default),
+//! HTTP/1.1 and HTTP/2 over TLS (curl), `X-Forwarded-Proto: https`, and a certificate rotated in
+//! the file under load. Certificates are made by the test (openssl), never committed.
+
+use std::{
+    io::{Read, Write},
+    net::{SocketAddr, TcpStream},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use openssl::{
+    asn1::Asn1Time,
+    bn::{BigNum, MsbOption},
+    ec::{EcGroup, EcKey},
+    hash::MessageDigest,
+    nid::Nid,
+    pkey::PKey,
+    ssl::{SslConnector, SslMethod, SslVerifyMode},
+    x509::{X509, X509NameBuilder, extension::SubjectAlternativeName},
+};
+use testkit::{free_port, wait_for_tcp};
+
+use crate::helpers::{Gateway, Upstream};
+
+/// A self-signed certificate and its key, as PEM.
+struct Pair {
+    cert: String,
+    key: String,
+}
+
+/// A self-signed P-256 certificate for `common_name` with `names` as DNS SANs.
+fn self_signed(common_name: &str, names: &[&str]) -> Pair {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, common_name)
+        .unwrap();
+    let name = name.build();
+    let mut builder = X509::builder().unwrap();
+    builder.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+    builder
+        .set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    builder.set_subject_name(&name).unwrap();
+    builder.set_issuer_name(&name).unwrap();
+    builder.set_pubkey(&key).unwrap();
+    builder
+        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    builder
+        .set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    if !names.is_empty() {
+        let mut san = SubjectAlternativeName::new();
+        for dns in names {
+            san.dns(dns);
+        }
+        let san = san.build(&builder.x509v3_context(None, None)).unwrap();
+        builder.append_extension(san).unwrap();
+    }
+    builder.sign(&key, MessageDigest::sha256()).unwrap();
+    Pair {
+        cert: String::from_utf8(builder.build().to_pem().unwrap()).unwrap(),
+        key: String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap(),
+    }
+}
+
+/// `pem` as a YAML block scalar's lines, indented by `indent` spaces.
+fn block(pem: &str, indent: usize) -> String {
+    pem.lines()
+        .map(|line| format!("{}{line}\n", " ".repeat(indent)))
+        .collect()
+}
+
+/// A `certificates` entry.
+fn certificate(id: &str, pair: &Pair, snis: &[&str]) -> String {
+    let snis: Vec<String> = snis.iter().map(|sni| format!("\"{sni}\"")).collect();
+    format!(
+        "  - id: {id}\n    snis: [{}]\n    cert: |\n{}    key: |\n{}",
+        snis.join(", "),
+        block(&pair.cert, 6),
+        block(&pair.key, 6)
+    )
+}
+
+/// One service on `/svc` in front of `upstream`, and `certificates`.
+fn config(upstream: &Upstream, certificates: &[String]) -> String {
+    format!(
+        "_format_version: \"3.0\"\nservices:\n  - name: svc\n    url: http://{}\n    routes: [{{name: svc, paths: [/svc]}}]\ncertificates:\n{}",
+        upstream.target(),
+        certificates.concat()
+    )
+}
+
+/// Starts the gateway with a TLS listener; returns it and the TLS port.
+fn start_with_tls(config: &str) -> (Gateway, u16) {
+    let tls_port = free_port();
+    let gateway = Gateway::start_with_settings(
+        &format!("  proxy_listen_tls: \"127.0.0.1:{tls_port}\"\n"),
+        config,
+    );
+    wait_for_tcp(
+        SocketAddr::from(([127, 0, 0, 1], tls_port)),
+        Duration::from_secs(10),
+    )
+    .unwrap_or_else(|err| {
+        panic!(
+            "the TLS listener did not start: {err}\n{}",
+            gateway.process.logs()
+        )
+    });
+    (gateway, tls_port)
+}
+
+/// Handshakes with `sni` (none when `None`) and returns the common name of the certificate the
+/// gateway presented, and the TLS stream for a request.
+fn handshake(port: u16, sni: Option<&str>) -> (String, openssl::ssl::SslStream<TcpStream>) {
+    let mut connector = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    connector.set_verify(SslVerifyMode::NONE);
+    let connector = connector.build();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut configuration = connector.configure().unwrap();
+    configuration.set_verify_hostname(false);
+    let stream = match sni {
+        Some(name) => configuration.connect(name, tcp),
+        None => configuration
+            .use_server_name_indication(false)
+            .connect("", tcp),
+    }
+    .unwrap();
+    let common_name = stream
+        .ssl()
+        .peer_certificate()
+        .expect("a certificate")
+        .subject_name()
+        .entries_by_nid(Nid::COMMONNAME)
+        .next()
+        .unwrap()
+        .data()
+        .as_slice()
+        .to_vec();
+    let common_name = String::from_utf8(common_name).unwrap();
+    (common_name, stream)
+}
+
+/// One HTTP/1.1 request over a fresh TLS connection with `sni`; the answer's status code.
+fn get_over_tls(port: u16, sni: &str, path: &str) -> Result<(String, u16), String> {
+    let (common_name, mut stream) = handshake(port, Some(sni));
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .map_err(|err| err.to_string())?;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("no status line in {text:?}"))?;
+    Ok((common_name, status))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sni_gets_its_certificate_wildcards_match_and_others_get_the_default() {
+    let upstream = Upstream::start("a").await;
+    let exact = self_signed("a.example", &["a.example"]);
+    let wildcard = self_signed("*.wild.example", &["*.wild.example"]);
+    let default = self_signed("default", &[]);
+    let (_gateway, port) = start_with_tls(&config(
+        &upstream,
+        &[
+            certificate("default", &default, &[]),
+            certificate("exact", &exact, &["a.example"]),
+            certificate("wildcard", &wildcard, &["*.wild.example"]),
+        ],
+    ));
+
+    tokio::task::spawn_blocking(move || {
+        for (sni, expected) in [
+            (Some("a.example"), "a.example"),
+            (Some("A.Example"), "a.example"),
+            (Some("x.wild.example"), "*.wild.example"),
+            (Some("y.x.wild.example"), "default"),
+            (Some("unknown.example"), "default"),
+            (None, "default"),
+        ] {
+            assert_eq!(handshake(port, sni).0, expected, "SNI {sni:?}");
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_over_https_with_http1_and_http2_reaches_the_upstream_as_https() {
+    let upstream = Upstream::start("a").await;
+    let pair = self_signed("a.example", &["a.example"]);
+    let (_gateway, port) = start_with_tls(&config(
+        &upstream,
+        &[certificate("a", &pair, &["a.example"])],
+    ));
+
+    for (flag, version) in [("--http1.1", "1.1"), ("--http2", "2")] {
+        let output = tokio::process::Command::new("curl")
+            .args([
+                "-sk",
+                flag,
+                "-w",
+                "\n%{http_version} %{http_code}",
+                "--resolve",
+            ])
+            .arg(format!("a.example:{port}:127.0.0.1"))
+            .arg(format!("https://a.example:{port}/svc/x"))
+            .output()
+            .await
+            .expect("curl is installed");
+        let text = String::from_utf8_lossy(&output.stdout).to_string();
+        let (body, last) = text.rsplit_once('\n').unwrap_or_else(|| panic!("{text:?}"));
+        assert_eq!(last, format!("{version} 200"), "{flag}: {text}");
+        let echoed: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(echoed["path"], "/x");
+        assert_eq!(echoed["headers"]["x-forwarded-proto"], "https", "{flag}");
+        assert_eq!(
+            echoed["headers"]["x-forwarded-port"],
+            port.to_string(),
+            "{flag}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_certificate_rotated_in_the_file_serves_new_handshakes_within_a_second_without_failures()
+{
+    let upstream = Upstream::start("a").await;
+    let old = self_signed("a.example old", &["a.example"]);
+    let new = self_signed("a.example new", &["a.example"]);
+    let (gateway, port) = start_with_tls(&config(
+        &upstream,
+        &[certificate("a", &old, &["a.example"])],
+    ));
+    assert_eq!(handshake(port, Some("a.example")).0, "a.example old");
+
+    // Load: fresh handshakes and requests on 4 threads until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let served = Arc::new(AtomicUsize::new(0));
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (stop, served) = (stop.clone(), served.clone());
+        load.push(tokio::task::spawn_blocking(move || {
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                match get_over_tls(port, "a.example", "/svc/x") {
+                    Ok((_, 200)) => {
+                        served.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => failures.push(format!("{other:?}")),
+                }
+            }
+            failures
+        }));
+    }
+    let before = served.load(Ordering::Relaxed);
+
+    gateway.replace_config(&config(
+        &upstream,
+        &[certificate("a", &new, &["a.example"])],
+    ));
+    let rotated = Instant::now();
+    let seen = tokio::task::spawn_blocking(move || {
+        while rotated.elapsed() < Duration::from_secs(5) {
+            if handshake(port, Some("a.example")).0 == "a.example new" {
+                return Some(rotated.elapsed());
+            }
+        }
+        None
+    })
+    .await
+    .unwrap()
+    .expect("the new certificate was served within 5 s");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut failures = Vec::new();
+    for task in load {
+        failures.extend(task.await.unwrap());
+    }
+
+    assert!(
+        seen <= Duration::from_secs(1),
+        "new handshakes got the new certificate after {seen:?}"
+    );
+    assert!(failures.is_empty(), "failed requests: {failures:?}");
+    assert!(
+        served.load(Ordering::Relaxed) > before,
+        "requests were served during the rotation"
+    );
+}
