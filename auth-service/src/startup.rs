@@ -1,17 +1,14 @@
 //! [`Application`]: connects everything, binds the listener (port 0 allowed) and serves HTTP and NATS
 //! until the shutdown future resolves; then in-flight HTTP requests finish and NATS subscriptions drain.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc};
 
 use anyhow::Context;
 use axum::Router;
 use shared::{config::RunMode, nats::MicroService};
 use tokio::net::TcpListener;
 
-use crate::{configuration::Settings, http, nats, state::AppState, store, tokens::TokenKeys};
-
-/// How long start-up waits for Redis.
-const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::{configuration::Settings, http, nats, ops, state::AppState, store, tokens::TokenKeys};
 
 /// A built, not yet running service.
 pub struct Application {
@@ -32,6 +29,7 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     /// Start-up order of spec 7.1: database → Redis ping → NATS + micro service → router; then binds.
+    /// Unlike gomicro, a Redis that does not answer is only logged: auth never uses it (spec 5).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let tokens = TokenKeys::load(
             &settings.keys.private_key_path,
@@ -43,7 +41,14 @@ impl Application {
             .await
             .context("connect to the database")?;
         tracing::info!("connecting to redis");
-        let redis = connect_redis(&settings).await?;
+        let redis = redis::Client::open(settings.redis.url()).context("parse the redis address")?;
+        match ops::ping_redis(&redis).await {
+            Ok(()) => tracing::info!("connected to redis"),
+            Err(reason) => tracing::warn!(
+                error.message = %reason,
+                "redis does not answer: auth does not need it, /health reports it"
+            ),
+        }
         tracing::info!(url = %settings.nats.url, "connecting to nats");
         let nats_client = async_nats::connect(&settings.nats.url)
             .await
@@ -92,21 +97,4 @@ impl Application {
         shared::shutdown::serve_until_stopped(self.listener, self.router, self.micro, shutdown)
             .await
     }
-}
-
-async fn connect_redis(settings: &Settings) -> anyhow::Result<redis::aio::ConnectionManager> {
-    let client = redis::Client::open(settings.redis.url()).context("parse the redis address")?;
-    let mut manager = tokio::time::timeout(
-        REDIS_CONNECT_TIMEOUT,
-        redis::aio::ConnectionManager::new(client),
-    )
-    .await
-    .context("connect to redis: timed out")?
-    .context("connect to redis")?;
-    let pong: String = redis::cmd("PING")
-        .query_async(&mut manager)
-        .await
-        .context("ping redis")?;
-    tracing::info!(reply = %pong, "connected to redis");
-    Ok(manager)
 }

@@ -13,8 +13,9 @@ pub struct AppState {
     pub store: Arc<dyn AuthStore>,
     /// JWT keys and claim settings.
     pub tokens: Arc<TokenKeys>,
-    /// Redis (pinged at start and by `/health`; auth keeps no cache in it, spec 5).
-    pub redis: redis::aio::ConnectionManager,
+    /// Redis, only pinged (at start, for the log, and by `/health`): auth keeps nothing in it
+    /// (spec 5), so it neither needs it to start nor holds a connection.
+    pub redis: redis::Client,
     /// The NATS connection (its state feeds `/health`).
     pub nats: async_nats::Client,
 }

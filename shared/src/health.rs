@@ -1,7 +1,14 @@
-//! `GET /health` plumbing both services share (D5): each check runs under a deadline, the report
-//! names the failures, and it renders as 200 with `{"status":"OK","timestamp","checks"}` or as 503
-//! naming the failing checks. Why a check failed (driver texts, addresses) is logged, never answered:
-//! `/health` needs no API key. The checks themselves (database, Redis) stay in each service.
+//! Health plumbing both services share: each check runs under a deadline, the report names the
+//! failures, and it renders as 200 with `{"status":"OK","timestamp","checks"}` or as 503 naming the
+//! failing checks. Why a check failed (driver texts, addresses) is logged, never answered: `/health`
+//! needs no API key. The checks themselves (database, Redis) stay in each service.
+//!
+//! Three reports, one envelope:
+//! - `GET /health` (D5): every dependency (database, NATS, Redis).
+//! - `GET /health/ready`: what the service cannot serve without (its database); the gateway's active
+//!   probes and the containers' health checks use it, so a Redis or NATS outage takes no replica
+//!   out of rotation.
+//! - `GET /health/live`: no check ([`liveness`]); 200 whenever the process answers HTTP.
 
 use std::{collections::BTreeMap, future::Future, time::Duration};
 
@@ -68,6 +75,11 @@ impl HealthReport {
     }
 }
 
+/// The report of `GET /health/live`: no check, so always 200.
+pub fn liveness() -> HealthReport {
+    HealthReport { checks: Vec::new() }
+}
+
 /// Runs `check`, turning a run past [`CHECK_TIMEOUT`] into `Err("timed out")`.
 pub async fn within<F: Future<Output = Result<(), String>>>(check: F) -> Result<(), String> {
     tokio::time::timeout(CHECK_TIMEOUT, check)
@@ -107,6 +119,13 @@ mod tests {
             message, "unhealthy: nats, redis",
             "reasons are logged, not answered"
         );
+    }
+
+    #[test]
+    fn liveness_checks_nothing_and_is_always_ok() {
+        let report = liveness();
+        assert!(report.checks.is_empty());
+        assert!(report.into_response("now".into()).is_ok());
     }
 
     #[tokio::test(start_paused = true)]

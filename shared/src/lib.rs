@@ -10,7 +10,7 @@
 //!   panic → 500, body limit, request ids, hiding 500 details in release mode.
 //! - [`nats`]: NATS request-reply: wire envelope, subjects, typed client, micro-service responder.
 //! - [`messages`]: the message types both services exchange over NATS (`User`, `UserRole`, `Text`).
-//! - [`health`]: the `GET /health` report, deadline and rendering (D5).
+//! - [`health`]: the `/health`, `/health/ready` and `/health/live` reports, deadline and rendering.
 //! - [`config`]: settings sources (process env plus `.env`, or a map in tests) and error collection.
 //! - [`telemetry`]: the tracing subscriber set-up.
 //! - [`shutdown`]: the shutdown signal, binding the HTTP listener, serving HTTP + NATS until stopped.

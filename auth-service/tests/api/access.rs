@@ -310,7 +310,7 @@ async fn health_names_the_failing_check_but_not_its_reason() {
             .unwrap()
             .ends_with('Z')
     );
-    app.redis.stop();
+    app.redis.as_mut().expect("spawn_app starts redis").stop();
     let down = app.get("/health", None).await;
     // the check is named, its reason (addresses, driver texts) is only logged
     down.assert_error(503, "unhealthy: redis", "redis stopped");

@@ -103,10 +103,10 @@ pub struct TestApp {
     pub nats: async_nats::Client,
     /// The app's shared state (store, token keys).
     pub state: AppState,
-    /// The Redis server (tests stop it to see `/health` fail).
-    pub redis: RedisServer,
-    /// Kept alive for the app.
-    pub _nats_server: NatsServer,
+    /// The Redis server (tests stop it to see `/health` fail); `None` for [`spawn_app_without_redis`].
+    pub redis: Option<RedisServer>,
+    /// The NATS server (tests stop it).
+    pub nats_server: NatsServer,
     /// The app's SQLite URL.
     pub database_url: String,
     _dir: tempfile::TempDir,
@@ -129,14 +129,25 @@ impl TestApp {
 
 /// Starts an app as described in the module doc.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_on(Some(RedisServer::start())).await
+}
+
+/// Starts an app whose Redis port has no server behind it.
+pub async fn spawn_app_without_redis() -> TestApp {
+    spawn_app_on(None).await
+}
+
+async fn spawn_app_on(redis: Option<RedisServer>) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         shared::telemetry::init("auth-service-test", shared::config::RunMode::Test, "info");
     }
     let nats_server = NatsServer::start();
-    let redis = RedisServer::start();
+    let redis_port = redis
+        .as_ref()
+        .map_or_else(testkit::free_port, RedisServer::port);
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = sqlite_url(dir.path());
-    let source = MapSource::new(env_vars(nats_server.url(), redis.port(), &database_url, 0));
+    let source = MapSource::new(env_vars(nats_server.url(), redis_port, &database_url, 0));
     let settings = Settings::load(&source).expect("test settings are valid");
     let app = Application::build(settings).await.expect("build app");
     let state = app.state().clone();
@@ -160,7 +171,7 @@ pub async fn spawn_app() -> TestApp {
         nats,
         state,
         redis,
-        _nats_server: nats_server,
+        nats_server,
         database_url,
         _dir: dir,
         shutdown: Some(tx),

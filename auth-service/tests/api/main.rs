@@ -4,6 +4,7 @@
 
 mod access;
 mod bad_input;
+mod health;
 mod helpers;
 mod middleware;
 mod nats;
