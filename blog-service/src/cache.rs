@@ -11,20 +11,30 @@
 //! unpublish can never re-insert the old blog. Similar lists need no deletion: a bump moves every
 //! reader to fresh keys and the old ones expire.
 //!
-//! Every Redis call is bounded by [`CACHE_OP_TIMEOUT`]; any failure is a miss (reads fall through to
-//! the database) and write failures are logged, never returned.
+//! Redis is a cache, not a dependency: every call is bounded by [`CACHE_OP_TIMEOUT`], any failure
+//! is a miss (reads fall through to the database) and write failures are logged, never returned.
+//! After a failure that says Redis is unreachable (refused, dropped, timed out) reads and fills skip
+//! it for [`CACHE_RETRY_INTERVAL`], so they do not wait on Redis during an outage; then one call
+//! tries again, and the first success resumes caching, without a restart. The connection is made by
+//! the first call that needs it, so blog also starts while Redis is down.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Serialize, de::DeserializeOwned};
+use tokio::{sync::OnceCell, time::Instant};
 
 /// Lifetime of a PublicBlog entry (spec 5: 10 min).
 pub const BLOG_TTL_SECS: u64 = 10 * 60;
 /// Lifetime of a similar-blogs entry (spec 5: 6 h).
 pub const SIMILAR_TTL_SECS: u64 = 6 * 60 * 60;
-/// Longest wait for one Redis call before treating it as a miss.
+/// Longest wait for one Redis call, connecting included, before treating it as a miss.
 pub const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(500);
+/// After Redis proved unreachable, how long reads and fills skip it before one call tries again.
+pub const CACHE_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 /// The generation counter; outside the `blog:` key spaces so no id or slug can collide with it.
 pub const GENERATION_KEY: &str = "blogs_cache_generation";
 
@@ -55,7 +65,10 @@ pub fn similar_key(generation: i64, id: &str) -> String {
 /// The cache. Cheap to clone.
 #[derive(Clone)]
 pub struct BlogCache {
-    redis: ConnectionManager,
+    client: redis::Client,
+    /// Set by the first call that reaches Redis; the manager then reconnects by itself.
+    connection: Arc<OnceCell<ConnectionManager>>,
+    availability: Arc<Availability>,
 }
 
 impl std::fmt::Debug for BlogCache {
@@ -64,66 +77,115 @@ impl std::fmt::Debug for BlogCache {
     }
 }
 
-async fn bounded<T>(
-    what: &'static str,
-    call: impl Future<Output = redis::RedisResult<T>>,
-) -> Option<T> {
-    match tokio::time::timeout(CACHE_OP_TIMEOUT, call).await {
-        Ok(Ok(value)) => Some(value),
-        Ok(Err(err)) => {
-            tracing::warn!(error.message = %err, operation = what, "redis call failed");
-            None
-        }
-        Err(_) => {
-            tracing::warn!(operation = what, "redis call timed out");
-            None
-        }
-    }
+/// Every connect and reply bounded by [`CACHE_OP_TIMEOUT`], and no retries inside the manager: its
+/// back-off (a second or more) would hold every caller; [`CACHE_RETRY_INTERVAL`] paces the attempts.
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(CACHE_OP_TIMEOUT)
+        .set_response_timeout(CACHE_OP_TIMEOUT)
+        .set_number_of_retries(0)
+}
+
+/// Whether `err` says Redis cannot be reached (as opposed to an answer it refused).
+fn is_unreachable(err: &redis::RedisError) -> bool {
+    err.is_io_error() || err.is_unrecoverable_error()
 }
 
 impl BlogCache {
-    /// Wraps a connection.
-    pub fn new(redis: ConnectionManager) -> Self {
-        Self { redis }
+    /// A cache on `client`; nothing connects until a call needs Redis.
+    pub fn new(client: redis::Client) -> Self {
+        Self {
+            client,
+            connection: Arc::new(OnceCell::new()),
+            availability: Arc::new(Availability::default()),
+        }
     }
 
-    /// `PING` (health).
-    pub async fn ping(&self) -> Result<(), String> {
-        let mut connection = self.redis.clone();
-        match tokio::time::timeout(
-            CACHE_OP_TIMEOUT,
-            redis::cmd("PING").query_async::<String>(&mut connection),
-        )
-        .await
-        {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(err)) => Err(err.to_string()),
-            Err(_) => Err("timed out".to_owned()),
+    /// Runs `call` on the connection (connecting first when there is none) within
+    /// [`CACHE_OP_TIMEOUT`], and records whether Redis answered.
+    async fn call<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, String>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let attempt = async {
+            let connection = self
+                .connection
+                .get_or_try_init(|| {
+                    ConnectionManager::new_with_config(self.client.clone(), manager_config())
+                })
+                .await?
+                .clone();
+            call(connection).await
+        };
+        match tokio::time::timeout(CACHE_OP_TIMEOUT, attempt).await {
+            Ok(Ok(value)) => {
+                self.availability.succeeded();
+                Ok(value)
+            }
+            Ok(Err(err)) if is_unreachable(&err) => {
+                let reason = err.to_string();
+                self.availability.failed(operation, &reason);
+                Err(reason)
+            }
+            Ok(Err(err)) => {
+                tracing::warn!(error.message = %err, operation, "redis call failed");
+                Err(err.to_string())
+            }
+            Err(_) => {
+                self.availability.failed(operation, "timed out");
+                Err("timed out".to_owned())
+            }
         }
+    }
+
+    /// [`Self::call`] unless Redis is skipped after a failure; `None` for any failure.
+    async fn bounded<T, F, Fut>(&self, operation: &'static str, call: F) -> Option<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if !self.availability.should_try() {
+            return None;
+        }
+        self.call(operation, call).await.ok()
+    }
+
+    /// `PING` (health and start-up); asks Redis even while reads skip it.
+    pub async fn ping(&self) -> Result<(), String> {
+        self.call("ping", |mut connection| async move {
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
+        })
+        .await
+        .map(|_| ())
     }
 
     /// The current generation (`0` before the first write); `None` when Redis is unavailable, in
     /// which case callers skip both cache reads of generation-keyed entries and fills.
     pub async fn generation(&self) -> Option<i64> {
-        let mut connection = self.redis.clone();
-        let value: Option<Option<i64>> = bounded(
-            "get generation",
-            redis::cmd("GET")
-                .arg(GENERATION_KEY)
-                .query_async(&mut connection),
-        )
-        .await;
+        let value: Option<Option<i64>> = self
+            .bounded("get generation", |mut connection| async move {
+                redis::cmd("GET")
+                    .arg(GENERATION_KEY)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await;
         value.map(Option::unwrap_or_default)
     }
 
     /// The JSON value at `key`; a miss, a Redis error or undecodable JSON are all `None`.
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let mut connection = self.redis.clone();
-        let raw: Option<Option<String>> = bounded(
-            "get",
-            redis::cmd("GET").arg(key).query_async(&mut connection),
-        )
-        .await;
+        let raw: Option<Option<String>> = self
+            .bounded("get", |mut connection| async move {
+                redis::cmd("GET")
+                    .arg(key)
+                    .query_async(&mut connection)
+                    .await
+            })
+            .await;
         let raw = raw.flatten()?;
         match serde_json::from_str(&raw) {
             Ok(value) => Some(value),
@@ -139,31 +201,86 @@ impl BlogCache {
         let Ok(json) = serde_json::to_string(value) else {
             return;
         };
-        let mut connection = self.redis.clone();
-        let _: Option<i64> = bounded(
-            "fill",
-            redis::Script::new(FILL_SCRIPT)
-                .key(GENERATION_KEY)
-                .key(key)
-                .arg(generation.to_string())
-                .arg(json)
-                .arg(ttl_secs)
-                .invoke_async(&mut connection),
-        )
-        .await;
+        let _: Option<i64> = self
+            .bounded("fill", |mut connection| async move {
+                redis::Script::new(FILL_SCRIPT)
+                    .key(GENERATION_KEY)
+                    .key(key)
+                    .arg(generation.to_string())
+                    .arg(json)
+                    .arg(ttl_secs)
+                    .invoke_async(&mut connection)
+                    .await
+            })
+            .await;
     }
 
     /// Deletes `keys` and bumps the generation, atomically (D3). Returns whether Redis confirmed it.
+    /// Asks Redis even while reads skip it: writes are rare, and an invalidation skipped just as
+    /// Redis comes back would let a racing fill keep the old blog for its TTL.
     pub async fn invalidate(&self, keys: &[String]) -> bool {
-        let mut connection = self.redis.clone();
         let mut pipe = redis::pipe();
         pipe.atomic().incr(GENERATION_KEY, 1).ignore();
         for key in keys {
             pipe.del(key).ignore();
         }
-        bounded("invalidate", pipe.query_async::<()>(&mut connection))
-            .await
-            .is_some()
+        self.call("invalidate", |mut connection| async move {
+            pipe.query_async::<()>(&mut connection).await
+        })
+        .await
+        .is_ok()
+    }
+}
+
+/// Whether Redis answered lately. While it answers every call goes to it; after a failure that says
+/// it is unreachable, calls skip it until [`CACHE_RETRY_INTERVAL`] has passed, then one call tries
+/// (moving the next try on by the interval), until one succeeds.
+#[derive(Debug, Default)]
+struct Availability {
+    /// `None` while Redis answers, else when the next call may try it.
+    retry_at: Mutex<Option<Instant>>,
+}
+
+impl Availability {
+    fn retry_at(&self) -> MutexGuard<'_, Option<Instant>> {
+        self.retry_at.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a call may go to Redis now.
+    fn should_try(&self) -> bool {
+        let mut retry_at = self.retry_at();
+        match *retry_at {
+            None => true,
+            Some(at) if Instant::now() >= at => {
+                *retry_at = Some(Instant::now() + CACHE_RETRY_INTERVAL);
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    /// Redis did not answer `operation`: skip it for a while (logged once per outage).
+    fn failed(&self, operation: &'static str, reason: &str) {
+        let was_answering = self
+            .retry_at()
+            .replace(Instant::now() + CACHE_RETRY_INTERVAL)
+            .is_none();
+        if was_answering {
+            tracing::warn!(
+                operation,
+                error.message = reason,
+                "redis unavailable: the cache is skipped, reads go to the database"
+            );
+        } else {
+            tracing::debug!(operation, error.message = reason, "redis still unavailable");
+        }
+    }
+
+    /// Redis answered.
+    fn succeeded(&self) {
+        if self.retry_at().take().is_some() {
+            tracing::info!("redis answers again: caching resumes");
+        }
     }
 }
 
@@ -190,5 +307,30 @@ mod tests {
             "no id or slug may collide with it"
         );
         assert_eq!((BLOG_TTL_SECS, SIMILAR_TTL_SECS), (600, 21_600));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreachable_redis_is_skipped_then_tried_once_per_interval() {
+        let availability = Availability::default();
+        assert!(
+            availability.should_try(),
+            "every call tries while redis answers"
+        );
+        assert!(availability.should_try());
+
+        availability.failed("get", "connection refused");
+        assert!(!availability.should_try(), "skipped right after a failure");
+        tokio::time::advance(CACHE_RETRY_INTERVAL - Duration::from_millis(1)).await;
+        assert!(!availability.should_try(), "skipped for the whole interval");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(
+            availability.should_try(),
+            "one call tries after the interval"
+        );
+        assert!(!availability.should_try(), "only one");
+
+        availability.succeeded();
+        assert!(availability.should_try(), "caching resumes after a success");
+        assert!(availability.should_try());
     }
 }

@@ -1,7 +1,7 @@
 //! [`Application`]: connects everything, binds the listener (port 0 allowed) and serves HTTP until the
 //! shutdown future resolves; then in-flight requests finish and the NATS micro service deregisters.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc};
 
 use anyhow::Context;
 use axum::Router;
@@ -14,9 +14,6 @@ use tokio::net::TcpListener;
 use crate::{
     cache::BlogCache, configuration::Settings, http, nats::AuthClient, state::AppState, store,
 };
-
-/// How long start-up waits for Redis.
-const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A built, not yet running service.
 pub struct Application {
@@ -37,13 +34,24 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     /// Start-up order of spec 7.1: database → Redis ping → NATS + micro service → router; then binds.
+    /// Unlike gomicro, a Redis that does not answer is no reason to stop: blog starts with the cache
+    /// skipped and fills it once Redis answers.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         tracing::info!("connecting to the database");
         let store = store::connect(&settings.database_url, settings.mode != RunMode::Test)
             .await
             .context("connect to the database")?;
         tracing::info!("connecting to redis");
-        let redis = connect_redis(&settings).await?;
+        let cache = BlogCache::new(
+            redis::Client::open(settings.redis.url()).context("parse the redis address")?,
+        );
+        match cache.ping().await {
+            Ok(()) => tracing::info!("connected to redis"),
+            Err(reason) => tracing::warn!(
+                error.message = %reason,
+                "redis does not answer: starting without the cache, reads go to the database"
+            ),
+        }
         tracing::info!(url = %settings.nats.url, "connecting to nats");
         let nats_client = async_nats::connect(&settings.nats.url)
             .await
@@ -58,7 +66,7 @@ impl Application {
             auth: AuthClient::new(NatsClient::new(nats_client.clone(), settings.nats.timeout)),
             settings: Arc::new(settings),
             store,
-            cache: BlogCache::new(redis),
+            cache,
             nats: nats_client,
         };
         let (listener, port) =
@@ -91,25 +99,4 @@ impl Application {
         shared::shutdown::serve_until_stopped(self.listener, self.router, self.micro, shutdown)
             .await
     }
-}
-
-async fn connect_redis(settings: &Settings) -> anyhow::Result<redis::aio::ConnectionManager> {
-    let client = redis::Client::open(settings.redis.url()).context("parse the redis address")?;
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(crate::cache::CACHE_OP_TIMEOUT)
-        .set_response_timeout(crate::cache::CACHE_OP_TIMEOUT)
-        .set_number_of_retries(1);
-    let mut manager = tokio::time::timeout(
-        REDIS_CONNECT_TIMEOUT,
-        redis::aio::ConnectionManager::new_with_config(client, config),
-    )
-    .await
-    .context("connect to redis: timed out")?
-    .context("connect to redis")?;
-    let pong: String = redis::cmd("PING")
-        .query_async(&mut manager)
-        .await
-        .context("ping redis")?;
-    tracing::info!(reply = %pong, "connected to redis");
-    Ok(manager)
 }

@@ -80,6 +80,10 @@ impl<R: RoleCode + Send + Sync> FromRequestParts<AppState> for Authorized<R> {
 /// anything that may carry auth's internals (a 5xx, a driver's text, a broken reply) is logged here
 /// and answered with the generic text.
 fn relayed(step: &'static str, err: &NatsRequestError) -> String {
+    if *err == NatsRequestError::NotConnected {
+        // the client gets the contract's `nats: timeout`; the log says what happened
+        tracing::error!(step, "auth request not sent: the NATS connection is down");
+    }
     if err.is_for_clients() {
         err.to_string()
     } else {

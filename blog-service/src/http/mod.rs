@@ -1,5 +1,6 @@
-//! The HTTP layer: the routes of spec 1.3 plus `GET /health` (D5), wrapped in the shared layers
-//! (envelope 404 fallback, panic → 500, body limit, request ids).
+//! The HTTP layer: the routes of spec 1.3 plus `GET /health` (D5), `/health/ready` and
+//! `/health/live`, wrapped in the shared layers (envelope 404 fallback, panic → 500, body limit,
+//! request ids).
 
 use axum::Router;
 use shared::http::{HttpSettings, finish_router};

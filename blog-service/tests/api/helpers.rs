@@ -12,7 +12,7 @@ use shared::{
     messages::{Text, User, UserRole},
     nats::MicroService,
 };
-use testkit::{NatsServer, RedisServer};
+use testkit::{ChildGuard, NatsServer, RedisServer, free_port, wait_for_tcp};
 use tokio::sync::oneshot;
 
 /// Holds AUTHOR and EDITOR.
@@ -224,7 +224,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 }
 
 /// Builds and runs blog-service with `source`; it stops when the sender drops.
-async fn start(source: &MapSource) -> (String, AppState, oneshot::Sender<()>) {
+pub async fn start(source: &MapSource) -> (String, AppState, oneshot::Sender<()>) {
     let app = Application::build(Settings::load(source).expect("valid settings"))
         .await
         .expect("build blog-service");
@@ -367,4 +367,92 @@ pub fn assert_error(response: &(u16, Value), status: u16, message: &str, context
         body.get("data").is_none(),
         "{context}: errors carry no data"
     );
+}
+
+/// How long a (re)started redis-server or nats-server may take to listen.
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A redis-server or nats-server the test owns on one port, which it can stop and start again on
+/// that same port (outages and recoveries). Never `TEST_*_URL`: an outage test must be able to stop
+/// its server. Stopped on drop.
+pub struct OwnedServer {
+    binary: &'static str,
+    port: u16,
+    process: Option<ChildGuard>,
+}
+
+impl OwnedServer {
+    /// A redis-server (no persistence) on a free port, not started yet.
+    pub fn redis() -> Self {
+        Self {
+            binary: "redis-server",
+            port: free_port(),
+            process: None,
+        }
+    }
+
+    /// A nats-server on a free port, not started yet.
+    pub fn nats() -> Self {
+        Self {
+            binary: "nats-server",
+            port: free_port(),
+            process: None,
+        }
+    }
+
+    /// The port it listens on (or will).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:<port>` or `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        let scheme = self.binary.trim_end_matches("-server");
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server on its port and waits until it accepts connections.
+    pub fn start(&mut self) -> &mut Self {
+        assert!(self.process.is_none(), "{} already runs", self.binary);
+        let port = self.port.to_string();
+        let args: Vec<&str> = match self.binary {
+            "redis-server" => vec![
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            _ => vec!["-a", "127.0.0.1", "-p", &port],
+        };
+        let mut command = std::process::Command::new(server_binary(self.binary));
+        command.args(args);
+        let process = ChildGuard::spawn(self.binary, command).unwrap_or_else(|err| {
+            panic!("{err}: run `apt-get install -y nats-server redis-server`")
+        });
+        wait_for_tcp(([127, 0, 0, 1], self.port).into(), SERVER_START_TIMEOUT).unwrap_or_else(
+            |err| panic!("{} did not start: {err}\n{}", self.binary, process.logs()),
+        );
+        self.process = Some(process);
+        self
+    }
+
+    /// Kills the server now.
+    pub fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill();
+        }
+    }
+}
+
+/// The path of `binary` (nats-server lives in /usr/sbin, which may not be on `PATH`).
+fn server_binary(binary: &str) -> String {
+    ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"]
+        .iter()
+        .map(|dir| format!("{dir}/{binary}"))
+        .find(|path| std::path::Path::new(path).exists())
+        .unwrap_or_else(|| binary.to_owned())
 }

@@ -13,6 +13,12 @@ pub enum NatsRequestError {
     /// No reply within the timeout.
     #[error("nats: timeout")]
     Timeout,
+    /// The connection is down (the server stopped, the client reconnects in the background), so the
+    /// request was not sent: answered at once instead of after the timeout. Its text is the one a
+    /// gomicro client gives in that case (nats.go buffers the request while it reconnects and times
+    /// out, spec 2.4), so clients see the contract's text.
+    #[error("nats: timeout")]
+    NotConnected,
     /// Nobody subscribes to the subject.
     #[error("nats: no responders available for request")]
     NoResponders,
@@ -34,7 +40,7 @@ impl NatsRequestError {
     /// internal detail and is for the log only.
     pub fn is_for_clients(&self) -> bool {
         match self {
-            Self::Timeout | Self::NoResponders => true,
+            Self::Timeout | Self::NotConnected | Self::NoResponders => true,
             Self::Remote(_) => self
                 .remote_status()
                 .is_some_and(|status| (400..500).contains(&status)),
@@ -69,7 +75,10 @@ impl NatsClient {
         &self.client
     }
 
-    /// Sends `{"data": data}` to `subject` and returns the reply's `data`.
+    /// Sends `{"data": data}` to `subject` and returns the reply's `data`. While the connection is
+    /// down it fails at once with [`NatsRequestError::NotConnected`]: a request queued until the
+    /// reconnect would hold its caller for the whole timeout, and under load the client's command
+    /// queue fills and sending blocks with no bound at all.
     pub async fn request<Req, Resp>(
         &self,
         subject: &str,
@@ -79,6 +88,9 @@ impl NatsClient {
         Req: Serialize + ?Sized,
         Resp: DeserializeOwned,
     {
+        if self.client.connection_state() != async_nats::connection::State::Connected {
+            return Err(NatsRequestError::NotConnected);
+        }
         let payload = serde_json::to_vec(&NatsEnvelope::data(data))
             .map_err(|err| NatsRequestError::InvalidReply(err.to_string()))?;
         let request = async_nats::Request::new()
@@ -123,12 +135,18 @@ mod tests {
             None
         );
         assert_eq!(NatsRequestError::Timeout.to_string(), "nats: timeout");
+        assert_eq!(
+            NatsRequestError::NotConnected.to_string(),
+            "nats: timeout",
+            "a client sees the text gomicro gives while NATS is down"
+        );
     }
 
     #[test]
     fn only_contract_texts_and_4xx_answers_are_for_clients() {
         let cases = [
             (NatsRequestError::Timeout, true),
+            (NatsRequestError::NotConnected, true),
             (NatsRequestError::NoResponders, true),
             (
                 NatsRequestError::Remote("401:permission denied: x".into()),
