@@ -10,8 +10,29 @@ use shared::{
     messages::{Text, User},
     nats::MicroService,
 };
+use testkit::wait_until_async;
 
 use crate::helpers::{ADMIN, Options, assert_error, spawn_app_with, user_of};
+
+/// Waits until the server routes `subject` to a subscriber. `flush` only empties the client's
+/// buffer: a request from another connection right after it may still find no responders.
+async fn wait_for_responders(client: &async_nats::Client, subject: &str) {
+    wait_until_async(
+        &format!("a responder on {subject}"),
+        Duration::from_secs(5),
+        || async {
+            let probe = async_nats::Request::new()
+                .payload("{}".into())
+                .timeout(Some(Duration::from_millis(100)));
+            !matches!(
+                client.send_request(subject.to_owned(), probe).await,
+                Err(err) if err.kind() == async_nats::RequestErrorKind::NoResponders
+            )
+        },
+    )
+    .await
+    .unwrap();
+}
 
 async fn published_blog(app: &crate::helpers::TestApp) -> Id {
     let new = NewBlog {
@@ -87,7 +108,9 @@ async fn silent_auth_times_out_within_nats_timeout_sec() {
     let mut silent_profile = client.subscribe("auth.profile.user").await.unwrap();
     tokio::spawn(async move { while silent_authz.next().await.is_some() {} });
     tokio::spawn(async move { while silent_profile.next().await.is_some() {} });
-    client.flush().await.unwrap();
+    for subject in ["auth.authorization", "auth.profile.user"] {
+        wait_for_responders(&client, subject).await;
+    }
     let id = published_blog(&app).await;
 
     // Act + Assert
@@ -129,7 +152,7 @@ async fn internal_error_texts_from_auth_are_not_relayed_to_clients() {
             }
         }
     });
-    client.flush().await.unwrap();
+    wait_for_responders(&client, "auth.authentication").await;
 
     // Act
     let response = app
