@@ -206,6 +206,11 @@ pub struct Route {
     pub regex_priority: i64,
     /// Path joining rules.
     pub path_handling: PathHandling,
+    /// `protocols` has `https` and not `http`: a cleartext request is answered
+    /// `https_redirect_status_code`.
+    pub https_only: bool,
+    /// 426 (`Please use HTTPS protocol`, Kong's default) or a redirect (301, 302, 307, 308).
+    pub https_redirect_status_code: u16,
 }
 
 /// An upstream (a named pool of weighted targets).

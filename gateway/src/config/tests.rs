@@ -360,7 +360,7 @@ fn the_repository_gateway_yml_enables_health_checks_on_both_upstreams() {
     let config = parse(include_str!("../../../gateway.yml"), "gateway.yml").unwrap();
     for upstream in &config.upstreams {
         assert!(upstream.healthchecks.active.enabled(), "{}", upstream.name);
-        assert_eq!(upstream.healthchecks.active.http_path, "/health");
+        assert_eq!(upstream.healthchecks.active.http_path, "/health/ready");
     }
 }
 

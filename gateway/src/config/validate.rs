@@ -784,6 +784,19 @@ impl Validator {
                     );
                 }
             }
+            if protocols.is_empty() {
+                self.error(format!("{path}.protocols"), "needs at least one protocol");
+            }
+        }
+        let https_only = raw.protocols.as_ref().is_some_and(|protocols| {
+            protocols.iter().any(|p| p == "https") && !protocols.iter().any(|p| p == "http")
+        });
+        let https_redirect_status_code = raw.https_redirect_status_code.unwrap_or(426);
+        if !matches!(https_redirect_status_code, 426 | 301 | 302 | 307 | 308) {
+            self.error(
+                format!("{path}.https_redirect_status_code"),
+                format!("{https_redirect_status_code} is not one of 426, 301, 302, 307 or 308"),
+            );
         }
         if paths.is_empty()
             && methods.is_empty()
@@ -830,6 +843,8 @@ impl Validator {
                 preserve_host: raw.preserve_host.unwrap_or(false),
                 regex_priority: raw.regex_priority.unwrap_or(0),
                 path_handling,
+                https_only,
+                https_redirect_status_code,
             },
             plugins,
         })

@@ -1,11 +1,12 @@
 //! What the gateway does with a request, decided before any upstream is called: the route (Kong's
-//! matching on the normalised path), the route's plugins' access phase, and the upstream URI
+//! matching on the normalised path), an https-only route's answer to a cleartext request (426 or
+//! its redirect), the route's plugins' access phase, and the upstream URI
 //! (`strip_path`, the service's path, `path_handling`, hidden query arguments). Either the
 //! request goes to a service, or the gateway answers it itself.
 
 use std::{borrow::Cow, net::IpAddr};
 
-use http::header;
+use http::{HeaderName, HeaderValue, header};
 use pingora::http::RequestHeader;
 
 use crate::{
@@ -47,13 +48,14 @@ pub enum Decision {
     },
 }
 
-/// Route matching, plugins and the upstream URI, for one request against one snapshot; the
-/// plugins' decisions go to `effects`.
+/// Route matching, plugins and the upstream URI, for one request (over TLS when `https`)
+/// against one snapshot; the plugins' decisions go to `effects`.
 pub async fn decide(
     runtime: &Runtime,
     request: &RequestHeader,
     request_id: &RequestId,
     client_ip: Option<IpAddr>,
+    https: bool,
     effects: &mut Effects,
 ) -> Decision {
     let answer = |route, error: GatewayError| Decision::Respond {
@@ -82,6 +84,21 @@ pub async fn decide(
     let Some(service_index) = route.service else {
         return answer(Some(route_index), GatewayError::NoService);
     };
+    if route.https_only && !https {
+        return Decision::Respond {
+            route: Some(route_index),
+            response: https_required(
+                route.https_redirect_status_code,
+                host,
+                request,
+                runtime
+                    .config
+                    .gateway
+                    .proxy_listen_tls
+                    .map(|tls| tls.port()),
+            ),
+        };
+    }
     let service = &runtime.services[service_index].service;
     let chain = &runtime.route_plugins[route_index];
     if !chain.is_empty() {
@@ -139,6 +156,54 @@ pub async fn decide(
         upstream_uri,
         forwarded_prefix,
     })
+}
+
+/// Kong's answer to a cleartext request on an https-only route: 426 `Please use HTTPS protocol`
+/// with `Upgrade: TLS/1.2, HTTP/1.1`, or the route's redirect to the same URI on https (to the
+/// TLS listener's port when it is not 443; Kong always drops the port).
+fn https_required(
+    status: u16,
+    host: Option<&str>,
+    request: &RequestHeader,
+    tls_port: Option<u16>,
+) -> LocalResponse {
+    let host_name = host.map(|host| match host.rsplit_once(':') {
+        // `name:port` or `[v6]:port`, not a bare IPv6 address.
+        Some((name, port))
+            if !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
+    });
+    let location = host_name.filter(|_| status != 426).and_then(|name| {
+        let port = tls_port
+            .filter(|port| *port != 443)
+            .map(|port| format!(":{port}"))
+            .unwrap_or_default();
+        let target = request
+            .uri
+            .path_and_query()
+            .map_or("/", |path_and_query| path_and_query.as_str());
+        HeaderValue::from_str(&format!("https://{name}{port}{target}")).ok()
+    });
+    match location {
+        Some(location) => {
+            let mut response = LocalResponse::empty(status);
+            response.headers.push((header::LOCATION, location));
+            response
+        }
+        None => {
+            let mut response = crate::responses::plugin_error(426, "Please use HTTPS protocol");
+            response.headers.push((
+                HeaderName::from_static("upgrade"),
+                HeaderValue::from_static("TLS/1.2, HTTP/1.1"),
+            ));
+            response
+        }
+    }
 }
 
 /// Whether one header field or the whole block exceeds nginx-like limits.

@@ -280,11 +280,15 @@ impl<'a> Exchange<'a> {
         let runtime = self.runtime.clone();
         // A body that stops arriving is the client's failure (408), never the target's.
         session.set_read_timeout(Some(runtime.config.gateway.client_body_timeout));
+        let https = session
+            .digest()
+            .is_some_and(|digest| digest.ssl_digest.is_some());
         let decision = decide(
             &runtime,
             session.req_header(),
             &self.request_id,
             self.client_ip,
+            https,
             &mut self.effects,
         )
         .await;

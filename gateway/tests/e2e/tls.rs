@@ -303,3 +303,58 @@ async fn a_certificate_rotated_in_the_file_serves_new_handshakes_within_a_second
         "requests were served during the rotation"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_only_route_answers_cleartext_with_426_or_its_redirect() {
+    let upstream = Upstream::start("a").await;
+    let pair = self_signed("a.example", &["a.example"]);
+    let config = format!(
+        "_format_version: \"3.0\"\nservices:\n  - name: svc\n    url: http://{}\n    routes:\n      - {{name: secure, paths: [/secure], protocols: [https]}}\n      - {{name: moved, paths: [/moved], protocols: [https], https_redirect_status_code: 308}}\n      - {{name: both, paths: [/both]}}\ncertificates:\n{}",
+        upstream.target(),
+        certificate("a", &pair, &["a.example"])
+    );
+    let (gateway, tls_port) = start_with_tls(&config);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let response = client.get(gateway.url("/secure/x")).send().await.unwrap();
+    assert_eq!(response.status(), 426);
+    assert_eq!(response.headers()["upgrade"], "TLS/1.2, HTTP/1.1");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["message"], "Please use HTTPS protocol");
+
+    let response = client
+        .get(gateway.url("/moved/x?page=2"))
+        .header("host", format!("a.example:{}", gateway.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 308);
+    assert_eq!(
+        response.headers()["location"],
+        format!("https://a.example:{tls_port}/moved/x?page=2")
+    );
+
+    let (status, _) = crate::helpers::get_json(&client, &gateway.url("/both/x")).await;
+    assert_eq!(status, 200, "a route for both protocols serves cleartext");
+    assert_eq!(
+        upstream.hits(),
+        1,
+        "nothing of the refused requests reached the upstream"
+    );
+
+    let output = tokio::process::Command::new("curl")
+        .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "--resolve"])
+        .arg(format!("a.example:{tls_port}:127.0.0.1"))
+        .arg(format!("https://a.example:{tls_port}/secure/x"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "200",
+        "served over TLS"
+    );
+}
