@@ -58,12 +58,12 @@ impl<R: RoleCode + Send + Sync> FromRequestParts<AppState> for Authorized<R> {
             .auth
             .authenticate(&header)
             .await
-            .map_err(|err| ApiError::unauthorized(relayed("authentication", &err)))?;
+            .map_err(|err| auth_failure("authentication", &err, ApiError::unauthorized))?;
         state
             .auth
             .authorize(&user, R::CODE)
             .await
-            .map_err(|err| ApiError::forbidden(relayed("authorization", &err)))?;
+            .map_err(|err| auth_failure("authorization", &err, ApiError::forbidden))?;
         let id = Id::parse(&user.id)
             .map_err(|_| ApiError::unauthorized("401:permission denied: invalid access claims"))?;
         Ok(Self {
@@ -76,14 +76,33 @@ impl<R: RoleCode + Send + Sync> FromRequestParts<AppState> for Authorized<R> {
     }
 }
 
+/// What a client gets when an auth step failed: 503 when auth could not be asked at all (the NATS
+/// connection is down, nobody answers, no reply in time), since its credentials were not judged
+/// and a 401/403 would tell it to drop them (issue #14; the contract's 401/403 with the NATS text
+/// is a deliberate difference); else auth's verdict as `judged` (401 or 403) with [`relayed`].
+fn auth_failure(
+    step: &'static str,
+    err: &NatsRequestError,
+    judged: fn(String) -> ApiError,
+) -> ApiError {
+    match err {
+        NatsRequestError::Timeout
+        | NatsRequestError::NotConnected
+        | NatsRequestError::NoResponders => {
+            tracing::error!(step, error.message = %err, ?err, "auth could not be asked");
+            ApiError::Unavailable(format!("{AUTH_UNAVAILABLE} ({err})"))
+        }
+        _ => judged(relayed(step, err)),
+    }
+}
+
+/// The 503 text when auth cannot be asked (followed by the NATS text in parentheses).
+pub const AUTH_UNAVAILABLE: &str = "auth service unavailable, please try again later";
+
 /// The message of a failed auth request (spec 1.3: relayed verbatim) when it is a contract text;
 /// anything that may carry auth's internals (a 5xx, a driver's text, a broken reply) is logged here
 /// and answered with the generic text.
 fn relayed(step: &'static str, err: &NatsRequestError) -> String {
-    if *err == NatsRequestError::NotConnected {
-        // the client gets the contract's `nats: timeout`; the log says what happened
-        tracing::error!(step, "auth request not sent: the NATS connection is down");
-    }
     if err.is_for_clients() {
         err.to_string()
     } else {

@@ -55,7 +55,7 @@ async fn published_blog(app: &crate::helpers::TestApp) -> Id {
 }
 
 #[tokio::test]
-async fn no_auth_responders_give_401_and_author_not_found() {
+async fn no_auth_responders_give_503_and_author_not_found() {
     let app = spawn_app_with(Options {
         auth: false,
         vars: vec![],
@@ -66,8 +66,8 @@ async fn no_auth_responders_give_401_and_author_not_found() {
         .await;
     assert_error(
         &response,
-        401,
-        "nats: no responders available for request",
+        503,
+        "auth service unavailable, please try again later (nats: no responders available for request)",
         "authentication",
     );
     let id = published_blog(&app).await;
@@ -82,8 +82,8 @@ async fn no_auth_responders_give_401_and_author_not_found() {
         .await;
     assert_error(
         &response,
-        401,
-        "nats: no responders available for request",
+        503,
+        "auth service unavailable, please try again later (nats: no responders available for request)",
         "editor",
     );
 }
@@ -118,7 +118,12 @@ async fn silent_auth_times_out_within_nats_timeout_sec() {
     let response = app
         .call(Method::GET, "/author/drafts?page=1&limit=1", ADMIN, None)
         .await;
-    assert_error(&response, 403, "nats: timeout", "authorization step");
+    assert_error(
+        &response,
+        503,
+        "auth service unavailable, please try again later (nats: timeout)",
+        "authorization step",
+    );
     assert_error(
         &app.get(&format!("/id/{id}")).await,
         404,
