@@ -55,6 +55,9 @@ pub struct RunArgs {
     /// Override `_gateway.proxy_listen`.
     #[arg(long, env = "GATEWAY_PROXY_LISTEN")]
     pub proxy_listen: Option<std::net::SocketAddr>,
+    /// Override `_gateway.proxy_listen_tls` (a TLS listener).
+    #[arg(long, env = "GATEWAY_PROXY_LISTEN_TLS")]
+    pub proxy_listen_tls: Option<std::net::SocketAddr>,
     /// Override `_gateway.admin_listen`.
     #[arg(long, env = "GATEWAY_ADMIN_LISTEN")]
     pub admin_listen: Option<std::net::SocketAddr>,

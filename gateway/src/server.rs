@@ -78,6 +78,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if let Some(listen) = args.proxy_listen {
         config.gateway.proxy_listen = listen;
     }
+    if let Some(listen) = args.proxy_listen_tls {
+        config.gateway.proxy_listen_tls = Some(listen);
+    }
     if let Some(listen) = args.admin_listen {
         config.gateway.admin_listen = listen;
     }

@@ -5,22 +5,28 @@
 //!
 //! Choice (Kong's order): the exact name, then a leading wildcard (`*.example.com` for
 //! `a.example.com`, one label), then a trailing one (`example.*`), else the default certificate
-//! (also for clients that send no SNI).
+//! (also for clients that send no SNI). A TLS listener without any certificate serves a
+//! self-signed one made once at start (`localhost`, `127.0.0.1`, `::1`), as Kong does.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use pingora::{
-    listeners::TlsAccept,
-    protocols::tls::TlsRef,
-    tls::{
-        ext,
-        pkey::{PKey, Private},
-        ssl::NameType,
-        x509::X509,
-    },
+use openssl::{
+    asn1::Asn1Time,
+    bn::{BigNum, MsbOption},
+    ec::{EcGroup, EcKey},
+    error::ErrorStack,
+    hash::MessageDigest,
+    nid::Nid,
+    pkey::{PKey, Private},
+    ssl::NameType,
+    x509::{X509, X509NameBuilder, extension::SubjectAlternativeName},
 };
+use pingora::{listeners::TlsAccept, protocols::tls::TlsRef, tls::ext};
 
 use crate::{
     config::{model::Config, tls as pem},
@@ -107,6 +113,9 @@ impl CertificateStore {
                 store.default = Some(served);
             }
         }
+        if store.default.is_none() && config.gateway.proxy_listen_tls.is_some() {
+            store.default = self_signed_default();
+        }
         store
     }
 
@@ -127,6 +136,57 @@ impl CertificateStore {
         });
         by_name.or(self.default.as_ref())
     }
+}
+
+/// The self-signed certificate of a TLS listener without certificates: made once per process.
+fn self_signed_default() -> Option<Arc<ServedCertificate>> {
+    static GENERATED: OnceLock<Option<Arc<ServedCertificate>>> = OnceLock::new();
+    GENERATED
+        .get_or_init(|| match self_signed("localhost") {
+            Ok(pair) => {
+                tracing::warn!(
+                    "the TLS listener has no certificate: serving a self-signed one for localhost"
+                );
+                Some(Arc::new(ServedCertificate {
+                    id: "self-signed".to_owned(),
+                    pairs: vec![pair],
+                }))
+            }
+            Err(err) => {
+                tracing::error!(error.message = %err, "cannot make a self-signed certificate");
+                None
+            }
+        })
+        .clone()
+}
+
+/// A self-signed P-256 certificate for `name` (and the loopback addresses), valid for a year.
+fn self_signed(name: &str) -> Result<(Vec<X509>, PKey<Private>), ErrorStack> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+    let key = PKey::from_ec_key(EcKey::generate(&group)?)?;
+    let mut subject = X509NameBuilder::new()?;
+    subject.append_entry_by_nid(Nid::COMMONNAME, name)?;
+    let subject = subject.build();
+    let mut builder = X509::builder()?;
+    builder.set_version(2)?;
+    let mut serial = BigNum::new()?;
+    serial.rand(127, MsbOption::MAYBE_ZERO, false)?;
+    let serial = serial.to_asn1_integer()?;
+    builder.set_serial_number(&serial)?;
+    builder.set_subject_name(&subject)?;
+    builder.set_issuer_name(&subject)?;
+    builder.set_pubkey(&key)?;
+    let (not_before, not_after) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(365)?);
+    builder.set_not_before(&not_before)?;
+    builder.set_not_after(&not_after)?;
+    let san = SubjectAlternativeName::new()
+        .dns(name)
+        .ip("127.0.0.1")
+        .ip("::1")
+        .build(&builder.x509v3_context(None, None))?;
+    builder.append_extension(san)?;
+    builder.sign(&key, MessageDigest::sha256())?;
+    Ok((vec![builder.build()], key))
 }
 
 /// Pingora's certificate callback: the current snapshot's certificate for the client's SNI.

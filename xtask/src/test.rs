@@ -14,6 +14,7 @@ pub fn run_all(args: &[String]) -> anyhow::Result<()> {
             );
         }
     }
+    crate::up::ensure_build_tools()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = Command::new(&cargo);
     build.args(["build", "--workspace", "--bins"]);

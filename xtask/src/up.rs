@@ -31,6 +31,8 @@ use crate::{run, workspace_root};
 const AUTH_PORTS: [u16; 2] = [8101, 8102];
 const BLOG_PORTS: [u16; 2] = [8201, 8202];
 const GATEWAY_PORT: u16 = 8000;
+/// The gateway's TLS listener (`_gateway.proxy_listen_tls` in gateway.yml).
+const GATEWAY_TLS_PORT: u16 = 8443;
 /// The gateway's admin API (`_gateway.admin_listen` in gateway.yml).
 const ADMIN_PORT: u16 = 8001;
 const NATS_PORT: u16 = 4222;
@@ -260,6 +262,7 @@ pub(crate) struct ServicesPlan {
 
 /// `cargo build --release` of the three binaries, plus `extra` arguments.
 pub(crate) fn build_release(extra: &[&str]) -> anyhow::Result<()> {
+    ensure_build_tools()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = Command::new(&cargo);
     build
@@ -451,6 +454,9 @@ pub fn up(options: &UpOptions) -> anyhow::Result<()> {
     println!("The stack is up: gateway in front of 2 auth and 2 blog replicas.");
     println!("  gateway   http://localhost:{GATEWAY_PORT}");
     println!(
+        "  TLS       https://localhost:{GATEWAY_TLS_PORT}  (self-signed until gateway.yml has certificates: curl -k)"
+    );
+    println!(
         "  admin     http://localhost:{ADMIN_PORT}  (/status, /upstreams/auth_upstream/health, /metrics)"
     );
     println!("  API key   {api_key}");
@@ -579,26 +585,55 @@ pub(crate) fn ensure_installed(binary: &str) -> anyhow::Result<PathBuf> {
     if let Some(path) = crate::which(binary) {
         return Ok(PathBuf::from(path));
     }
+    apt_install(&[binary])?;
+    crate::which(binary)
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow::anyhow!("{binary} still missing after apt-get"))
+}
+
+/// What building the workspace needs from Debian: cmake (Pingora's zlib-ng), pkg-config and
+/// libssl-dev (the gateway's TLS links the system's OpenSSL). Installs what is missing when root,
+/// else says what to install.
+pub(crate) fn ensure_build_tools() -> anyhow::Result<()> {
+    let missing: Vec<&str> = [
+        ("cmake", crate::which("cmake").is_some()),
+        ("pkg-config", crate::which("pkg-config").is_some()),
+        (
+            "libssl-dev",
+            Path::new("/usr/include/openssl/ssl.h").exists(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, present)| !present)
+    .map(|(package, _)| package)
+    .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt_install(&missing)
+}
+
+/// `apt-get install` of `packages` when running as root; otherwise an error naming the command.
+fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    let list = packages.join(" ");
     let is_root = Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|out| out.stdout.starts_with(b"0"));
     anyhow::ensure!(
         is_root,
-        "{binary} is not installed and this is not root: run `sudo apt-get install -y {binary}`"
+        "{list} not installed and this is not root: run `sudo apt-get install -y {list}`"
     );
-    println!("{binary} is not installed: installing it with apt-get (root)…");
+    println!("{list} not installed: installing with apt-get (root)…");
     let mut update = Command::new("apt-get");
     update.args(["update", "-qq"]);
     run(update)?;
     let mut install = Command::new("apt-get");
     install
-        .args(["install", "-y", "-qq", binary])
+        .args(["install", "-y", "-qq"])
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive");
-    run(install)?;
-    crate::which(binary)
-        .map(PathBuf::from)
-        .ok_or_else(|| anyhow::anyhow!("{binary} still missing after apt-get"))
+    run(install)
 }
 
 #[cfg(test)]

@@ -112,11 +112,14 @@ impl Validator {
             },
             None => (!out.is_empty()).then_some(0),
         };
-        if listen_tls && certificates.is_empty() {
-            self.error(
-                "_gateway.proxy_listen_tls",
-                "a TLS listener needs at least one entry in certificates",
-            );
+        if listen_tls && out.is_empty() {
+            self.warnings.push(ConfigError {
+                path: "_gateway.proxy_listen_tls".to_owned(),
+                line: None,
+                message: "no certificates: serving a self-signed one made at start (clients will \
+                          not trust it; add certificates for real use)"
+                    .to_owned(),
+            });
         }
         Certificates {
             certificates: out,
@@ -427,7 +430,7 @@ mod tests {
     }
 
     #[test]
-    fn an_expired_certificate_is_a_warning_and_a_tls_listener_needs_a_certificate() {
+    fn an_expired_certificate_and_a_tls_listener_without_certificates_are_warnings() {
         let (cert, key) = pair("old", 1_000_000_000, 1_000_086_400);
         let config = parse(
             &file(&[("old", &cert, &key, "[old.example]")], ""),
@@ -441,14 +444,17 @@ mod tests {
             "{warning}"
         );
 
-        let all = problems(
+        let config = parse(
             "_format_version: \"3.0\"\n_gateway:\n  proxy_listen_tls: \"127.0.0.1:8443\"\n",
-        );
+            "test.yml",
+        )
+        .unwrap();
         assert!(
-            all.iter().any(|line| line.contains(
-                "line 3: _gateway.proxy_listen_tls: a TLS listener needs at least one entry in certificates"
-            )),
-            "{all:?}"
+            config.warnings[0].to_string().starts_with(
+                "line 3: _gateway.proxy_listen_tls: no certificates: serving a self-signed one"
+            ),
+            "{:?}",
+            config.warnings
         );
         let all = problems(&file(
             &[],

@@ -358,3 +358,25 @@ async fn an_https_only_route_answers_cleartext_with_426_or_its_redirect() {
         "served over TLS"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_listener_without_certificates_serves_a_self_signed_one_for_localhost() {
+    let upstream = Upstream::start("a").await;
+    let config = format!(
+        "_format_version: \"3.0\"\nservices:\n  - name: svc\n    url: http://{}\n    routes: [{{name: svc, paths: [/svc]}}]\n",
+        upstream.target()
+    );
+    let (gateway, port) = start_with_tls(&config);
+    assert!(
+        gateway.process.logs().contains("self-signed"),
+        "the operator is told: {}",
+        gateway.process.logs()
+    );
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(handshake(port, Some("localhost")).0, "localhost");
+        assert_eq!(handshake(port, None).0, "localhost");
+        assert_eq!(get_over_tls(port, "localhost", "/svc/x").unwrap().1, 200);
+    })
+    .await
+    .unwrap();
+}
