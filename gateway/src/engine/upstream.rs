@@ -6,7 +6,9 @@
 //! What is safe to try again (nginx's `proxy_next_upstream error timeout`, as Kong): a failed
 //! connect, always (nothing was sent); a failure after sending, when the request's body can be
 //! sent again (none, or all of it still in the 64 KiB retry buffer) and the method is idempotent
-//! or the connection was a pooled one the upstream had already closed.
+//! or the connection was a pooled one the upstream had already closed. Such a stale pooled
+//! connection does not count against `retries` (up to four per request), as nginx gives a cached
+//! connection's failure an extra try.
 //!
 //! Passive health checks count only what the target did: a failed connect, a broken or timed-out
 //! exchange on a fresh connection, the answer's status. A pooled connection found closed, a
@@ -33,6 +35,8 @@ use crate::{
 
 /// Most targets one request may try; bounded so [`Tries`] never allocates.
 pub const MAX_TRIES: usize = 16;
+/// Most stale pooled connections one request may meet without counting them against `retries`.
+const MAX_FORGIVEN: usize = 4;
 
 /// The targets a request tried, and the one it is on.
 #[derive(Default)]
@@ -44,6 +48,9 @@ pub struct Tries {
     last_skipped: bool,
     /// Tries so far (connects attempted).
     pub count: usize,
+    /// Tries that failed on a pooled connection the upstream had closed: not counted against
+    /// `retries` (nginx gives a cached connection's failure an extra try too).
+    forgiven: usize,
     /// Counts this request on its current target while it is in flight (least-connections).
     pub active: Option<ActiveGuard>,
 }
@@ -64,6 +71,22 @@ impl Tries {
         }
         self.count += 1;
         self.active = Some(ActiveGuard::new(state.clone()));
+    }
+
+    /// Tries that count against the service's `retries`.
+    fn counted(&self) -> usize {
+        self.count - self.forgiven
+    }
+
+    /// The last try met a pooled connection the upstream had closed: it does not count against
+    /// `retries` and its target may be picked again. `false` past [`MAX_FORGIVEN`].
+    fn forgive_stale(&mut self) -> bool {
+        if self.forgiven >= MAX_FORGIVEN {
+            return false;
+        }
+        self.forgiven += 1;
+        self.allow_again();
+        true
     }
 
     /// The last target may be picked again: its pooled connection had gone stale, which says
@@ -156,7 +179,7 @@ pub async fn exchange(
                     health::record_error(upstream, target, timeout);
                 }
                 tracing::debug!(target = %addr, tries = tries.count, %error, "connect failed");
-                if tries.count <= retries {
+                if tries.counted() <= retries {
                     continue;
                 }
                 return Err(Failure::Answer(if timeout {
@@ -217,10 +240,10 @@ pub async fn exchange(
         let replayable =
             !outgoing.send_body || client.is_body_done() && !client.retry_buffer_truncated();
         let idempotent = client.req_header().method.is_idempotent();
-        if tries.count <= retries && replayable && (idempotent || stale) {
-            if stale {
-                tries.allow_again();
-            }
+        if stale && replayable && tries.forgive_stale() {
+            continue;
+        }
+        if tries.counted() <= retries && replayable && idempotent {
             continue;
         }
         return Err(Failure::Answer(if timeout {
@@ -376,9 +399,13 @@ mod tests {
         let mut tries = Tries::default();
         tries.record(Some(3), &state);
         assert_eq!(tries.tried(), &[3]);
-        tries.allow_again();
+        assert!(tries.forgive_stale());
         assert!(tries.tried().is_empty());
-        assert_eq!(tries.count, 1, "a stale try still counts against retries");
+        assert_eq!(
+            (tries.count, tries.counted()),
+            (1, 0),
+            "a stale try does not count against retries"
+        );
         tries.record(Some(3), &state);
         tries.record(Some(5), &state);
         assert_eq!((tries.tried(), tries.count), (&[3, 5][..], 3));
@@ -386,5 +413,11 @@ mod tests {
         tries.record(None, &state);
         tries.allow_again();
         assert_eq!((tries.tried(), tries.count), (&[3, 5][..], 4));
+        // Forgiveness is bounded: a request cannot loop over stale connections.
+        for _ in 1..MAX_FORGIVEN {
+            assert!(tries.forgive_stale());
+        }
+        assert!(!tries.forgive_stale());
+        assert_eq!(tries.counted(), 4 - MAX_FORGIVEN);
     }
 }

@@ -449,3 +449,89 @@ upstreams:
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "ok");
 }
+
+/// An upstream that answers the first request of each connection `200 ok` with
+/// `Connection: keep-alive`, and closes the connection without an answer when a second request
+/// arrives on it: every pooled connection the gateway reuses turns out closed.
+async fn upstream_closing_kept_alive_connections() -> (SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let counter = answered.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut received = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // The first request: its head (the body, if any, is not read).
+                while !received.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => received.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let answer =
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok";
+                if stream.write_all(answer).await.is_err() {
+                    return;
+                }
+                // Anything more on this connection is a reuse: close without answering.
+                let _ = stream.read(&mut buffer).await;
+            });
+        }
+    });
+    (addr, answered)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pooled_connection_the_upstream_closed_is_retried_and_not_held_against_it() {
+    let (addr, answered) = upstream_closing_kept_alive_connections().await;
+    // No retries, and one failure of any kind takes the target out: only the stale-connection
+    // rule can save these requests.
+    let config = format!(
+        r#"_format_version: "3.0"
+services:
+  - name: svc
+    url: http://pool
+    retries: 0
+    routes: [{{name: svc, paths: [/svc]}}]
+upstreams:
+  - name: pool
+    healthchecks:
+      passive:
+        unhealthy: {{tcp_failures: 1, timeouts: 1, http_failures: 1}}
+    targets:
+      - target: "{addr}"
+"#
+    );
+    let gateway = Gateway::start(&config);
+    let client = reqwest::Client::new();
+    for i in 0..20 {
+        let request = if i % 2 == 0 {
+            client.get(gateway.url("/svc/x"))
+        } else {
+            client.post(gateway.url("/svc/x")).body("payload")
+        };
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "request {i}: {}",
+            gateway.process.logs()
+        );
+        assert_eq!(response.text().await.unwrap(), "ok");
+    }
+    assert_eq!(
+        answered.load(Ordering::SeqCst),
+        20,
+        "each request answered once"
+    );
+    assert_eq!(
+        target_health(&client, &gateway, addr).await,
+        "HEALTHY",
+        "stale pooled connections are not the target's failures"
+    );
+}
