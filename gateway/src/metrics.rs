@@ -55,6 +55,7 @@ pub struct Metrics {
     key_cache_hits: OnceLock<IntCounter>,
     key_cache_misses: OnceLock<IntCounter>,
     rate_limited: IntCounterVec,
+    tls_handshakes: IntCounterVec,
     in_flight: AtomicU64,
     total: AtomicU64,
 }
@@ -160,6 +161,15 @@ impl Metrics {
             &["service", "route"],
         )
         .expect("BUG: static metric definition");
+        let tls_handshakes = IntCounterVec::new(
+            Opts::new(
+                "gateway_tls_handshakes_total",
+                "TLS handshakes of the TLS listener: started (a certificate was chosen), completed, \
+                 no_certificate; started minus completed failed or were abandoned",
+            ),
+            &["result"],
+        )
+        .expect("BUG: static metric definition");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_latency.clone()),
@@ -169,6 +179,7 @@ impl Metrics {
             Box::new(reloads.clone()),
             Box::new(key_cache.clone()),
             Box::new(rate_limited.clone()),
+            Box::new(tls_handshakes.clone()),
         ] {
             registry
                 .register(collector)
@@ -192,6 +203,7 @@ impl Metrics {
             key_cache_hits: OnceLock::new(),
             key_cache_misses: OnceLock::new(),
             rate_limited,
+            tls_handshakes,
             in_flight: AtomicU64::new(0),
             total: AtomicU64::new(0),
         }
@@ -261,6 +273,11 @@ impl Metrics {
     /// A request was refused by `rate-limiting`.
     pub fn rate_limited(&self, service: &str, route: &str) {
         self.rate_limited.with_label_values(&[service, route]).inc();
+    }
+
+    /// A TLS handshake reached `stage`: `started`, `completed` or `no_certificate`.
+    pub fn tls_handshake(&self, stage: &'static str) {
+        self.tls_handshakes.with_label_values(&[stage]).inc();
     }
 
     /// An `apikey-auth-plugin` cache lookup.

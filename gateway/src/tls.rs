@@ -30,6 +30,7 @@ use pingora::{listeners::TlsAccept, protocols::tls::TlsRef, tls::ext};
 
 use crate::{
     config::{model::Config, tls as pem},
+    metrics::metrics,
     runtime::Runtime,
 };
 
@@ -208,9 +209,11 @@ impl TlsAccept for SniCertificates {
         let sni = ssl.servername(NameType::HOST_NAME).map(str::to_owned);
         let Some(certificate) = runtime.certificates.select(sni.as_deref()) else {
             // No certificate at all: the handshake fails for want of one.
+            metrics().tls_handshake("no_certificate");
             tracing::warn!(sni = ?sni, "no certificate to serve");
             return;
         };
+        metrics().tls_handshake("started");
         for (chain, key) in &certificate.pairs {
             let result = ext::ssl_use_certificate(ssl, &chain[0])
                 .and_then(|()| ext::ssl_use_private_key(ssl, key))
@@ -223,5 +226,13 @@ impl TlsAccept for SniCertificates {
                 tracing::error!(certificate = %certificate.id, error.message = %err, "cannot use the certificate");
             }
         }
+    }
+
+    async fn handshake_complete_callback(
+        &self,
+        _ssl: &TlsRef,
+    ) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        metrics().tls_handshake("completed");
+        None
     }
 }

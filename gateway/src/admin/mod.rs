@@ -5,7 +5,8 @@
 //! Read endpoints render the *current* snapshot in Kong's shapes (`{"data": [...], "next": null}`);
 //! `POST /config` validates a whole new document and swaps it in through the [`Reloader`], or
 //! answers 400 with every field error and changes nothing. Secrets (key-auth keys, passwords) are
-//! redacted in every output. Writes to single entities get Kong's DB-less 405.
+//! redacted in every output (certificate keys included: [`certificates`]). Writes to single
+//! entities get Kong's DB-less 405.
 //!
 //! Every request first passes [`guard`]: no cross-site browser requests, no foreign `Host`
 //! (DNS rebinding), the admin token when one is set; `POST /config` takes only JSON or YAML.
@@ -26,6 +27,7 @@ use pingora::{server::ShutdownWatch, services::background::BackgroundService};
 use serde_json::{Value as Json, json};
 use serde_yaml::Value as Yaml;
 
+mod certificates;
 mod guard;
 
 use crate::{
@@ -116,6 +118,16 @@ fn router(state: AdminState) -> Router {
         )
         .route("/upstreams/{name}/health", get(upstream_health))
         .route("/plugins", get(plugins).fallback(unsupported))
+        .route(
+            "/certificates",
+            get(certificates::certificates).fallback(unsupported),
+        )
+        .route(
+            "/certificates/{id}",
+            get(certificates::certificate).fallback(unsupported),
+        )
+        .route("/snis", get(certificates::all_snis).fallback(unsupported))
+        .route("/snis/{name}", get(certificates::sni).fallback(unsupported))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

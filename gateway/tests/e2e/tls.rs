@@ -24,7 +24,7 @@ use openssl::{
 };
 use testkit::{free_port, wait_for_tcp};
 
-use crate::helpers::{Gateway, Upstream};
+use crate::helpers::{Gateway, Upstream, get_json};
 
 /// A self-signed certificate and its key, as PEM.
 struct Pair {
@@ -337,7 +337,7 @@ async fn an_https_only_route_answers_cleartext_with_426_or_its_redirect() {
         format!("https://a.example:{tls_port}/moved/x?page=2")
     );
 
-    let (status, _) = crate::helpers::get_json(&client, &gateway.url("/both/x")).await;
+    let (status, _) = get_json(&client, &gateway.url("/both/x")).await;
     assert_eq!(status, 200, "a route for both protocols serves cleartext");
     assert_eq!(
         upstream.hits(),
@@ -379,4 +379,74 @@ async fn a_tls_listener_without_certificates_serves_a_self_signed_one_for_localh
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_lists_certificates_and_snis_without_keys_and_counts_handshakes() {
+    let upstream = Upstream::start("a").await;
+    let exact = self_signed("a.example", &["a.example"]);
+    let wildcard = self_signed("*.wild.example", &["*.wild.example"]);
+    let (gateway, port) = start_with_tls(&config(
+        &upstream,
+        &[
+            certificate("exact", &exact, &["a.example"]),
+            certificate("wildcard", &wildcard, &["*.wild.example"]),
+        ],
+    ));
+    let client = reqwest::Client::new();
+
+    let (status, body) = get_json(&client, &gateway.admin_url("/certificates")).await;
+    assert_eq!(status, 200);
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[0]["id"], "exact");
+    assert_eq!(data[0]["snis"], serde_json::json!(["a.example"]));
+    assert_eq!(data[0]["cert"], exact.cert);
+    assert_eq!(data[0]["key"], "<redacted>");
+    assert!(
+        data[0]["expires"]
+            .as_str()
+            .is_some_and(|date| date.contains("GMT"))
+    );
+
+    let (status, body) = get_json(&client, &gateway.admin_url("/snis")).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|sni| sni["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a.example", "*.wild.example"]);
+    let (status, body) = get_json(&client, &gateway.admin_url("/snis/*.wild.example")).await;
+    assert_eq!(
+        (status, &body["certificate"]["id"]),
+        (200, &serde_json::json!("wildcard"))
+    );
+    let (status, _) = get_json(&client, &gateway.admin_url("/certificates/nope")).await;
+    assert_eq!(status, 404);
+
+    let config = client
+        .get(gateway.admin_url("/config"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!config.contains("PRIVATE KEY"), "GET /config shows no key");
+    let all = [&body.to_string(), &config].map(|text| text.contains(exact.key.trim()));
+    assert_eq!(all, [false, false]);
+
+    tokio::task::spawn_blocking(move || handshake(port, Some("a.example")))
+        .await
+        .unwrap();
+    let metrics = gateway.metrics(&client).await;
+    let completed = metrics
+        .lines()
+        .find(|line| line.starts_with("gateway_tls_handshakes_total{result=\"completed\"}"))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|count| count.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no completed handshakes in:\n{metrics}"));
+    assert!(completed >= 1);
 }
