@@ -42,7 +42,7 @@ use crate::{
         request_size::RequestSizeLimiting,
     },
     router::{RouteMatch, RouteTable},
-    tls::CertificateStore,
+    tls::{CertificateStore, UpstreamTlsRuntime},
 };
 
 /// One immutable snapshot of everything a request needs.
@@ -110,6 +110,8 @@ pub struct ServiceRuntime {
     pub service: Service,
     /// Where requests go.
     pub destination: Destination,
+    /// TLS to the targets (`protocol: https`).
+    pub tls: Option<UpstreamTlsRuntime>,
 }
 
 /// A service's destination.
@@ -260,6 +262,10 @@ impl Runtime {
                 ServiceRuntime {
                     service: service.clone(),
                     destination,
+                    tls: service
+                        .tls
+                        .as_ref()
+                        .map(|tls| UpstreamTlsRuntime::build(tls, &config)),
                 }
             })
             .collect();

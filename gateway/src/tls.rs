@@ -1,4 +1,6 @@
-//! The TLS listener's certificates: a [`CertificateStore`] per config snapshot (built with the
+//! TLS on both sides. Upstream: [`UpstreamTlsRuntime`], an `https` service's verification
+//! settings, CAs and client certificate, parsed once per snapshot. Downstream, the TLS listener's
+//! certificates: a [`CertificateStore`] per config snapshot (built with the
 //! [`Runtime`]), and [`SniCertificates`], Pingora's handshake callback, which picks the
 //! certificate for the client's SNI from whatever snapshot is current. A reload that changes a
 //! certificate serves new handshakes at once; connections already made keep the one they got.
@@ -10,6 +12,7 @@
 
 use std::{
     collections::HashMap,
+    hash::{BuildHasher, Hash, Hasher},
     sync::{Arc, OnceLock},
 };
 
@@ -26,13 +29,67 @@ use openssl::{
     ssl::NameType,
     x509::{X509, X509NameBuilder, extension::SubjectAlternativeName},
 };
-use pingora::{listeners::TlsAccept, protocols::tls::TlsRef, tls::ext};
+use pingora::{
+    listeners::TlsAccept,
+    protocols::tls::{CaType, TlsRef},
+    tls::ext,
+    utils::tls::CertKey,
+};
 
 use crate::{
-    config::{model::Config, tls as pem},
+    config::{
+        model::{Config, UpstreamTls},
+        tls as pem,
+    },
     metrics::metrics,
     runtime::Runtime,
 };
+
+/// An `https` service's TLS to its targets, ready for Pingora's connector.
+#[derive(Debug)]
+pub struct UpstreamTlsRuntime {
+    /// Verify the certificate chain and the name (the SNI).
+    pub verify: bool,
+    /// The CAs to verify against; `None`: the system's store.
+    pub ca: Option<Arc<CaType>>,
+    /// The client certificate (mTLS).
+    pub client: Option<Arc<CertKey>>,
+    /// Tells pooled connections of different TLS settings apart (never 0, cleartext's key).
+    pub pool_key: u64,
+}
+
+impl UpstreamTlsRuntime {
+    /// Parses `tls`'s CAs and client certificate (validated, so they parse).
+    pub fn build(tls: &UpstreamTls, config: &Config) -> Self {
+        let ca: Vec<X509> = tls
+            .ca_certificates
+            .iter()
+            .filter_map(|pem| pem::parse_chain(pem).ok())
+            .flatten()
+            .collect();
+        let client = tls
+            .client_certificate
+            .and_then(|index| config.certificates.get(index))
+            .and_then(|certificate| {
+                let chain = pem::parse_chain(&certificate.cert).ok()?;
+                let key = pem::parse_key(certificate.key.expose()).ok()?;
+                Some(Arc::new(CertKey::new(chain, key)))
+            });
+        let mut hasher = foldhash::quality::FixedState::default().build_hasher();
+        tls.hash(&mut hasher);
+        let client_pem = tls
+            .client_certificate
+            .and_then(|index| config.certificates.get(index))
+            .map(|certificate| certificate.cert.as_str());
+        client_pem.hash(&mut hasher);
+        Self {
+            verify: tls.verify,
+            ca: (!ca.is_empty()).then(|| Arc::new(ca.into_boxed_slice())),
+            client,
+            pool_key: hasher.finish() | 1,
+        }
+    }
+}
 
 /// One certificate ready to serve: chains and keys parsed once per snapshot.
 pub struct ServedCertificate {

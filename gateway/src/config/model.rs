@@ -41,6 +41,19 @@ pub struct Config {
     pub warnings: Vec<super::ConfigError>,
 }
 
+/// How the gateway speaks TLS to an `https` service's targets (Kong's service TLS fields).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct UpstreamTls {
+    /// Verify the upstream's certificate and name (`tls_verify`, default false as Kong).
+    pub verify: bool,
+    /// `tls_verify_depth` as written (accepted, not enforced: Pingora's connector has no setting).
+    pub verify_depth: Option<u32>,
+    /// PEMs of the `ca_certificates` the upstream's chain must reach; empty: the system's store.
+    pub ca_certificates: Vec<String>,
+    /// Index in `certificates` of the client certificate (mTLS).
+    pub client_certificate: Option<usize>,
+}
+
 /// A certificate and its key (and an alternative pair of another key type), as PEM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
@@ -161,8 +174,10 @@ pub enum ServiceTarget {
 pub struct Service {
     /// Name (or a generated one when the file has none).
     pub name: String,
-    /// `http` or `https` (https upstreams are refused: no TLS build).
+    /// `http` or `https`.
     pub protocol: String,
+    /// TLS to the upstream (`protocol: https`).
+    pub tls: Option<UpstreamTls>,
     /// The host as written.
     pub host: String,
     /// The port as written (ignored for upstream services).

@@ -87,6 +87,22 @@ pub struct RawFile {
     pub certificates: Vec<Value>,
     #[serde(default)]
     pub snis: Vec<Value>,
+    #[serde(default)]
+    pub ca_certificates: Vec<Value>,
+}
+
+/// `ca_certificates[]`: a trusted CA for HTTPS upstreams (`tls_verify`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCaCertificate {
+    pub id: String,
+    pub cert: String,
+    pub cert_digest: Option<String>,
+    pub tags: Option<Vec<String>>,
+    #[serde(rename = "_comment")]
+    pub comment: Option<Value>,
+    #[serde(rename = "_ignore")]
+    pub ignore: Option<Value>,
 }
 
 /// `certificates[]` (Kong 3.x): a PEM certificate (chain) and its key, an optional second pair of
@@ -158,6 +174,13 @@ pub struct RawService {
     pub read_timeout: Option<u64>,
     pub enabled: Option<bool>,
     pub tags: Option<Vec<String>>,
+    /// HTTPS upstreams: verify the upstream's certificate (Kong's default: no).
+    pub tls_verify: Option<bool>,
+    pub tls_verify_depth: Option<u32>,
+    /// Ids of `ca_certificates` entities the upstream's certificate must chain to.
+    pub ca_certificates: Option<Vec<String>>,
+    /// A `certificates` entity sent to the upstream (mTLS).
+    pub client_certificate: Option<EntityRef>,
     #[serde(default)]
     pub routes: Vec<Value>,
     #[serde(default)]

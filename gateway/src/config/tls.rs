@@ -1,6 +1,7 @@
-//! `certificates` and `snis` (Kong 3.x DB-less) → the model: every PEM parsed, every key checked
-//! against its certificate, every SNI unique across the file. An expired certificate is a
-//! warning (clients will refuse it, but the file is valid). Keys are secrets: no message quotes one.
+//! `certificates`, `snis` and `ca_certificates` (Kong 3.x DB-less) and a service's TLS fields →
+//! the model: every PEM parsed, every key checked against its certificate, every SNI unique across
+//! the file, every reference resolved. An expired certificate is a warning (clients will refuse
+//! it, but the file is valid). Keys are secrets: no message quotes one.
 
 use std::collections::HashMap;
 
@@ -14,9 +15,9 @@ use uuid::Uuid;
 
 use super::{
     ConfigError,
-    model::{Certificate, Secret},
-    raw::{RawCertificate, RawSni},
-    validate::Validator,
+    model::{Certificate, Secret, UpstreamTls},
+    raw::{RawCaCertificate, RawCertificate, RawService, RawSni},
+    validate::{TlsReferences, Validator},
 };
 
 /// Namespace of the ids derived for certificates that have none in the file.
@@ -124,6 +125,63 @@ impl Validator {
         Certificates {
             certificates: out,
             default,
+        }
+    }
+
+    /// Validates `ca_certificates[]`: id → PEM.
+    pub(super) fn ca_certificates(&mut self, values: &[Value]) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for (i, value) in values.iter().enumerate() {
+            let path = format!("ca_certificates[{i}]");
+            let Some(raw) = self.de::<RawCaCertificate>(value, &path) else {
+                continue;
+            };
+            if let Err(message) = parse_chain(&raw.cert) {
+                self.error(format!("{path}.cert"), message);
+                continue;
+            }
+            if out.insert(raw.id, raw.cert).is_some() {
+                self.error(format!("{path}.id"), "duplicate ca_certificate id");
+            }
+        }
+        out
+    }
+
+    /// An `https` service's TLS fields, with its references resolved.
+    pub(super) fn upstream_tls(
+        &mut self,
+        raw: &RawService,
+        path: &str,
+        references: &TlsReferences<'_>,
+    ) -> UpstreamTls {
+        let mut ca_certificates = Vec::new();
+        for (i, id) in raw.ca_certificates.iter().flatten().enumerate() {
+            match references.ca_certificates.get(id) {
+                Some(pem) => ca_certificates.push(pem.clone()),
+                None => self.error(
+                    format!("{path}.ca_certificates[{i}]"),
+                    format!("no ca_certificate with id {id:?}"),
+                ),
+            }
+        }
+        let client_certificate = raw.client_certificate.as_ref().and_then(|reference| {
+            let found = reference
+                .keys()
+                .iter()
+                .find_map(|key| references.certificates.get(*key).copied());
+            if found.is_none() {
+                self.error(
+                    format!("{path}.client_certificate"),
+                    format!("no certificate with id {:?}", reference.keys().join(", ")),
+                );
+            }
+            found
+        });
+        UpstreamTls {
+            verify: raw.tls_verify.unwrap_or(false),
+            verify_depth: raw.tls_verify_depth,
+            ca_certificates,
+            client_certificate,
         }
     }
 
@@ -482,5 +540,32 @@ mod tests {
         ] {
             assert!(check_sni(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn service_tls_fields_need_https_and_known_references() {
+        let text = "_format_version: \"3.0\"\nservices:\n  - name: plain\n    url: http://a.example\n    tls_verify: true\n  - name: secure\n    url: https://b.example\n    ca_certificates: [nope]\n    client_certificate: {id: missing}\n";
+        let all = problems(text);
+        for expected in [
+            "line 5: services[0].tls_verify: only valid with protocol https",
+            "line 8: services[1].ca_certificates[0]: no ca_certificate with id \"nope\"",
+            "line 9: services[1].client_certificate: no certificate with id \"missing\"",
+        ] {
+            assert!(
+                all.iter().any(|line| line == expected),
+                "{expected}\n{all:#?}"
+            );
+        }
+        let config = parse(
+            "_format_version: \"3.0\"\nservices:\n  - name: secure\n    url: https://b.example\n",
+            "test.yml",
+        )
+        .unwrap();
+        let tls = config.services[0]
+            .tls
+            .as_ref()
+            .expect("https has TLS settings");
+        assert!(!tls.verify, "Kong's default: no verification");
+        assert_eq!(config.services[0].port, 443);
     }
 }

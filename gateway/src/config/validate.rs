@@ -66,6 +66,13 @@ pub(super) struct Validator {
     format_version: String,
 }
 
+/// What a service's TLS may refer to: certificates (client certificates) and CA certificates, by id.
+pub(super) struct TlsReferences<'a> {
+    pub(super) certificates: HashMap<String, usize>,
+    /// id → PEM.
+    pub(super) ca_certificates: &'a HashMap<String, String>,
+}
+
 /// What a plugin may refer to: services, routes and consumers by name or id.
 struct References<'a> {
     services: &'a HashMap<String, usize>,
@@ -169,6 +176,24 @@ impl Validator {
             }
         }
 
+        // Certificates before services: a service's TLS refers to them.
+        let certificates = self.certificates(
+            &file.certificates,
+            &file.snis,
+            gateway_default_certificate.as_deref(),
+            gateway.proxy_listen_tls.is_some(),
+        );
+        let ca_certificates = self.ca_certificates(&file.ca_certificates);
+        let tls_references = TlsReferences {
+            certificates: certificates
+                .certificates
+                .iter()
+                .enumerate()
+                .map(|(index, certificate)| (certificate.id.clone(), index))
+                .collect(),
+            ca_certificates: &ca_certificates,
+        };
+
         // Services, with their nested routes and plugins.
         let mut services = Vec::new();
         let mut service_index: HashMap<String, usize> = HashMap::new();
@@ -182,7 +207,7 @@ impl Validator {
             let id = raw.id.clone();
             let nested_routes = raw.routes.clone();
             let nested_plugins = raw.plugins.clone();
-            let Some(service) = self.service(raw, &path, &upstream_index) else {
+            let Some(service) = self.service(raw, &path, &upstream_index, &tls_references) else {
                 continue;
             };
             if service_index.contains_key(&service.name) {
@@ -243,12 +268,6 @@ impl Validator {
             plugin_values.push((format!("plugins[{i}]"), value.clone(), PluginScope::Global));
         }
         let consumers = self.consumers(&file.consumers, &file.keyauth_credentials);
-        let certificates = self.certificates(
-            &file.certificates,
-            &file.snis,
-            gateway_default_certificate.as_deref(),
-            gateway.proxy_listen_tls.is_some(),
-        );
 
         let mut plugins = Vec::new();
         let mut seen_scopes: HashSet<(PluginScope, &'static str)> = HashSet::new();
@@ -590,6 +609,7 @@ impl Validator {
         raw: RawService,
         path: &str,
         upstreams: &HashMap<String, usize>,
+        tls_references: &TlsReferences<'_>,
     ) -> Option<Service> {
         let errors_before = self.errors.len();
         let (mut protocol, mut host, mut port, mut service_path) = (
@@ -623,17 +643,29 @@ impl Validator {
             }
         }
         let protocol = protocol.unwrap_or_else(|| "http".to_owned());
-        match protocol.as_str() {
-            "http" => {}
-            "https" => self.error(
-                format!("{path}.protocol"),
-                "https upstreams are not supported by this build (no TLS)",
-            ),
-            other => self.error(
-                format!("{path}.protocol"),
-                format!("unsupported protocol {other:?}: expected http"),
-            ),
-        }
+        let tls = match protocol.as_str() {
+            "http" => {
+                for (field, set) in [
+                    ("tls_verify", raw.tls_verify.is_some()),
+                    ("tls_verify_depth", raw.tls_verify_depth.is_some()),
+                    ("ca_certificates", raw.ca_certificates.is_some()),
+                    ("client_certificate", raw.client_certificate.is_some()),
+                ] {
+                    if set {
+                        self.error(format!("{path}.{field}"), "only valid with protocol https");
+                    }
+                }
+                None
+            }
+            "https" => Some(self.upstream_tls(&raw, path, tls_references)),
+            other => {
+                self.error(
+                    format!("{path}.protocol"),
+                    format!("unsupported protocol {other:?}: expected http or https"),
+                );
+                None
+            }
+        };
         let Some(host) = host else {
             self.error(
                 format!("{path}.host"),
@@ -687,6 +719,7 @@ impl Validator {
         (self.errors.len() == errors_before).then(|| Service {
             name,
             protocol,
+            tls,
             host,
             port,
             path: service_path,

@@ -390,6 +390,7 @@ impl<'a> Exchange<'a> {
         let Answered {
             session: mut upstream,
             addr,
+            pool_key,
         } = answered;
         let now = Instant::now();
         self.upstream_answered = Some(now);
@@ -482,7 +483,7 @@ impl<'a> Exchange<'a> {
         }
         upstream.respect_keepalive();
         if let Some(stream) = upstream.reuse().await {
-            engine.pool.put(addr, stream);
+            engine.pool.put(pool_key, stream);
         }
         Ending::Finish
     }

@@ -1,4 +1,5 @@
-//! Idle upstream connections, kept per target address for reuse: Kong's
+//! Idle upstream connections, kept per target address (and TLS settings and SNI: a [`PoolKey`])
+//! for reuse: Kong's
 //! `upstream_keepalive_pool_size` connections per target at most, each dropped after
 //! `upstream_idle_timeout`. A connection goes back only after its response was read to the end on
 //! a connection both sides keep alive (the engine asks the client codec); one taken out is
@@ -20,6 +21,10 @@ use pingora::{
 };
 use tokio::io::AsyncReadExt;
 
+/// Where an idle connection may be reused: the target's address, and 0 for cleartext or a hash of
+/// the TLS settings and SNI it was made with.
+pub type PoolKey = (SocketAddr, u64);
+
 /// A connection to an upstream target and whether it came from the pool.
 pub struct Connection {
     /// The connected stream.
@@ -32,7 +37,7 @@ pub struct Connection {
 /// Connects to upstream targets and keeps their idle connections.
 pub struct Pool {
     connector: TransportConnector,
-    idle: Mutex<HashMap<SocketAddr, Vec<(Stream, Instant)>>>,
+    idle: Mutex<HashMap<PoolKey, Vec<(Stream, Instant)>>>,
     /// Idle connections kept per target; 0 keeps none.
     size: usize,
     /// How long an idle connection is kept.
@@ -56,10 +61,10 @@ impl Pool {
         self.size > 0
     }
 
-    /// An idle connection to `peer`'s address that is still open, else a new one (within the
-    /// peer's connect timeout).
-    pub async fn connect(&self, peer: &HttpPeer, addr: SocketAddr) -> Result<Connection> {
-        while let Some(mut stream) = self.take_idle(addr) {
+    /// An idle connection of `key` that is still open, else a new one to `peer` (within the
+    /// peer's connect timeout; with its TLS handshake when the peer has TLS).
+    pub async fn connect(&self, peer: &HttpPeer, key: PoolKey) -> Result<Connection> {
+        while let Some(mut stream) = self.take_idle(key) {
             if still_open(&mut stream) {
                 return Ok(Connection {
                     stream,
@@ -75,13 +80,13 @@ impl Pool {
         })
     }
 
-    /// The newest idle connection to `addr` that has not outlived the idle timeout.
-    fn take_idle(&self, addr: SocketAddr) -> Option<Stream> {
+    /// The newest idle connection of `key` that has not outlived the idle timeout.
+    fn take_idle(&self, key: PoolKey) -> Option<Stream> {
         let mut idle = self
             .idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let list = idle.get_mut(&addr)?;
+        let list = idle.get_mut(&key)?;
         let now = Instant::now();
         // The oldest are first: drop the ones that waited too long.
         let expired = list
@@ -92,13 +97,13 @@ impl Pool {
         list.pop().map(|(stream, _)| stream)
     }
 
-    /// Keeps `stream` for the next request to `addr`, unless the pool for it is full.
-    pub fn put(&self, addr: SocketAddr, stream: Stream) {
+    /// Keeps `stream` for the next request of `key`, unless the pool for it is full.
+    pub fn put(&self, key: PoolKey, stream: Stream) {
         let mut idle = self
             .idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let list = idle.entry(addr).or_default();
+        let list = idle.entry(key).or_default();
         if list.len() < self.size {
             list.push((stream, Instant::now()));
         }

@@ -24,7 +24,9 @@ use pingora::{
     upstreams::peer::HttpPeer,
 };
 
-use super::pool::Pool;
+use std::hash::BuildHasher;
+
+use super::pool::{Pool, PoolKey};
 use crate::{
     balancer::{ActiveGuard, TargetState},
     health,
@@ -145,8 +147,10 @@ pub struct Outgoing<'a> {
 pub struct Answered {
     /// The client codec, positioned at the response body.
     pub session: HttpSession,
-    /// The target's address (where the connection goes back to the pool).
+    /// The target's address.
     pub addr: SocketAddr,
+    /// Where the connection goes back to the pool.
+    pub pool_key: PoolKey,
 }
 
 /// What went wrong while sending.
@@ -169,9 +173,8 @@ pub async fn exchange(
     let retries = settings.retries as usize;
     loop {
         let (addr, host) = pick(outgoing, tries, client)?;
-        let mut peer = HttpPeer::new(addr, false, String::new());
-        peer.options.connection_timeout = Some(settings.connect_timeout);
-        let connection = match pool.connect(&peer, addr).await {
+        let (peer, pool_key) = peer(outgoing, addr, host.as_ref(), client.req_header());
+        let connection = match pool.connect(&peer, pool_key).await {
             Ok(connection) => connection,
             Err(error) => {
                 let timeout = error.etype() == &ErrorType::ConnectTimedout;
@@ -220,6 +223,7 @@ pub async fn exchange(
                 return Ok(Answered {
                     session: upstream,
                     addr,
+                    pool_key,
                 });
             }
             Err(Broken::Client(error)) => return Err(client_failure(&error)),
@@ -251,6 +255,51 @@ pub async fn exchange(
         } else {
             GatewayError::BadGateway
         }));
+    }
+}
+
+/// The peer for `addr` (with the service's connect timeout, and its TLS settings and the SNI when
+/// it is `https`) and the pool key of its connections. The SNI is the `Host` the upstream gets
+/// (`host`, else the client's), without its port, as Kong sends it.
+fn peer(
+    outgoing: &Outgoing<'_>,
+    addr: SocketAddr,
+    host: Option<&HeaderValue>,
+    client: &RequestHeader,
+) -> (HttpPeer, PoolKey) {
+    let service = outgoing.service;
+    let Some(tls) = &service.tls else {
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        peer.options.connection_timeout = Some(service.service.connect_timeout);
+        return (peer, (addr, 0));
+    };
+    let host = host
+        .or_else(|| client.headers.get(http::header::HOST))
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let sni = strip_port(host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let mut peer = HttpPeer::new(addr, true, sni.to_owned());
+    peer.options.connection_timeout = Some(service.service.connect_timeout);
+    peer.options.verify_cert = tls.verify;
+    peer.options.verify_hostname = tls.verify;
+    peer.options.ca.clone_from(&tls.ca);
+    peer.client_cert_key.clone_from(&tls.client);
+    let sni_hash = foldhash::fast::FixedState::default().hash_one(sni);
+    (peer, (addr, (tls.pool_key ^ sni_hash) | 1))
+}
+
+/// `host` without a trailing `:port` (a bracketed IPv6 address keeps its brackets).
+fn strip_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port))
+            if port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
     }
 }
 

@@ -450,3 +450,200 @@ async fn the_admin_api_lists_certificates_and_snis_without_keys_and_counts_hands
         .unwrap_or_else(|| panic!("no completed handshakes in:\n{metrics}"));
     assert!(completed >= 1);
 }
+
+/// A certificate for `common_name` (with `names` as DNS SANs), signed by `issuer` (self-signed
+/// when `None`); a CA when `is_ca`.
+fn issue(
+    common_name: &str,
+    names: &[&str],
+    issuer: Option<(&X509, &PKey<openssl::pkey::Private>)>,
+    is_ca: bool,
+) -> (X509, PKey<openssl::pkey::Private>) {
+    use openssl::x509::extension::BasicConstraints;
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, common_name)
+        .unwrap();
+    let name = name.build();
+    let mut builder = X509::builder().unwrap();
+    builder.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+    builder
+        .set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    builder.set_subject_name(&name).unwrap();
+    builder
+        .set_issuer_name(issuer.map_or(&*name, |(cert, _)| cert.subject_name()))
+        .unwrap();
+    builder.set_pubkey(&key).unwrap();
+    builder
+        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    builder
+        .set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    if is_ca {
+        builder
+            .append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+    }
+    if !names.is_empty() {
+        let mut san = SubjectAlternativeName::new();
+        for dns in names {
+            san.dns(dns);
+        }
+        let san = san
+            .build(&builder.x509v3_context(issuer.map(|(cert, _)| &**cert), None))
+            .unwrap();
+        builder.append_extension(san).unwrap();
+    }
+    let signer = issuer.map_or(&key, |(_, key)| key);
+    builder.sign(signer, MessageDigest::sha256()).unwrap();
+    (builder.build(), key)
+}
+
+fn pem(cert: &X509) -> String {
+    String::from_utf8(cert.to_pem().unwrap()).unwrap()
+}
+
+/// An HTTPS upstream on 127.0.0.1 serving `cert`/`key`; with `client_ca` it requires a client
+/// certificate issued by it. Every request is answered `200` with the client certificate's common
+/// name (or `anonymous`), on kept-alive connections.
+async fn https_upstream(
+    cert: &X509,
+    key: &PKey<openssl::pkey::Private>,
+    client_ca: Option<&X509>,
+) -> SocketAddr {
+    use openssl::ssl::{SslAcceptor, SslVerifyMode};
+    use pingora::tls::tokio_ssl::SslStream;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+    acceptor.set_certificate(cert).unwrap();
+    acceptor.set_private_key(key).unwrap();
+    if let Some(ca) = client_ca {
+        acceptor.cert_store_mut().add_cert(ca.clone()).unwrap();
+        acceptor.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+    }
+    let acceptor = Arc::new(acceptor.build());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let ssl = openssl::ssl::Ssl::new(acceptor.context()).unwrap();
+                let mut stream = SslStream::new(ssl, tcp).unwrap();
+                if std::pin::Pin::new(&mut stream).accept().await.is_err() {
+                    return;
+                }
+                let who = stream
+                    .ssl()
+                    .peer_certificate()
+                    .and_then(|cert| {
+                        let entry = cert.subject_name().entries_by_nid(Nid::COMMONNAME).next()?;
+                        String::from_utf8(entry.data().as_slice().to_vec()).ok()
+                    })
+                    .unwrap_or_else(|| "anonymous".to_owned());
+                let mut received = Vec::new();
+                let mut buffer = [0u8; 4096];
+                loop {
+                    while let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                        received.drain(..end + 4);
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{who}",
+                            who.len()
+                        );
+                        if stream.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => received.extend_from_slice(&buffer[..n]),
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_upstreams_are_verified_against_their_ca_certificates_and_get_client_certificates() {
+    let (ca, ca_key) = issue("test CA", &[], None, true);
+    let (server, server_key) = issue("localhost", &["localhost"], Some((&ca, &ca_key)), false);
+    let (client_ca, client_ca_key) = issue("client CA", &[], None, true);
+    let (client, client_key) = issue(
+        "the gateway",
+        &[],
+        Some((&client_ca, &client_ca_key)),
+        false,
+    );
+    let open = https_upstream(&server, &server_key, None).await;
+    let mutual = https_upstream(&server, &server_key, Some(&client_ca)).await;
+
+    let service = |name: &str, upstream: &str, fields: &str| {
+        format!(
+            "  - name: {name}\n    url: https://{upstream}\n    retries: 0\n{fields}    routes: [{{name: {name}, paths: [/{name}]}}]\n"
+        )
+    };
+    let upstream = |name: &str, addr: SocketAddr, host: &str| {
+        format!(
+            "  - name: {name}\n    host_header: {host}\n    targets: [{{target: \"{addr}\"}}]\n"
+        )
+    };
+    let client_pair = Pair {
+        cert: pem(&client),
+        key: String::from_utf8(client_key.private_key_to_pem_pkcs8().unwrap()).unwrap(),
+    };
+    let config = format!(
+        "_format_version: \"3.0\"\nservices:\n{}{}{}{}{}{}upstreams:\n{}{}{}ca_certificates:\n  - id: test-ca\n    cert: |\n{}certificates:\n{}",
+        service(
+            "verified",
+            "open",
+            "    tls_verify: true\n    ca_certificates: [test-ca]\n"
+        ),
+        service("unknown-ca", "open", "    tls_verify: true\n"),
+        service("unverified", "open", ""),
+        service(
+            "wrong-name",
+            "misnamed",
+            "    tls_verify: true\n    ca_certificates: [test-ca]\n"
+        ),
+        service(
+            "no-client-cert",
+            "mutual",
+            "    tls_verify: true\n    ca_certificates: [test-ca]\n"
+        ),
+        service(
+            "client-cert",
+            "mutual",
+            "    tls_verify: true\n    ca_certificates: [test-ca]\n    client_certificate: {id: client}\n"
+        ),
+        upstream("open", open, "localhost"),
+        upstream("misnamed", open, "other.example"),
+        upstream("mutual", mutual, "localhost"),
+        block(&pem(&ca), 6),
+        certificate("client", &client_pair, &[]),
+    );
+    let gateway = Gateway::start(&config);
+    let http = reqwest::Client::new();
+    for (path, status, body) in [
+        ("/verified/x", 200, "anonymous"),
+        ("/unknown-ca/x", 502, ""),
+        ("/unverified/x", 200, "anonymous"),
+        ("/wrong-name/x", 502, ""),
+        ("/no-client-cert/x", 502, ""),
+        ("/client-cert/x", 200, "the gateway"),
+        ("/client-cert/again", 200, "the gateway"),
+    ] {
+        let response = http.get(gateway.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        if status == 200 {
+            assert_eq!(response.text().await.unwrap(), body, "{path}");
+        }
+    }
+}
