@@ -297,16 +297,16 @@ pub fn parse_key(pem: &str) -> Result<PKey<Private>, String> {
         .map_err(|_| "not a valid PEM private key (unencrypted PKCS#8, RSA or EC)".to_owned())
 }
 
-/// An SNI is a host name, with at most one wildcard label: first (`*.example.com`) or last
-/// (`example.*`), as Kong.
+/// An SNI is a host name (`localhost` too), with at most one wildcard label: first
+/// (`*.example.com`) or last (`example.*`), as Kong.
 fn check_sni(name: &str) -> Result<(), String> {
     let labels: Vec<&str> = name.split('.').collect();
-    if labels.len() < 2 {
+    let wildcards = labels.iter().filter(|label| **label == "*").count();
+    if wildcards > 0 && labels.len() < 2 {
         return Err(format!(
-            "invalid SNI {name:?}: expected a host name with a dot"
+            "invalid SNI {name:?}: a wildcard needs a domain (*.example.com or example.*)"
         ));
     }
-    let wildcards = labels.iter().filter(|label| **label == "*").count();
     let wildcard_ok =
         wildcards == 0 || (wildcards == 1 && (labels[0] == "*" || labels[labels.len() - 1] == "*"));
     if !wildcard_ok || name.contains('*') && wildcards == 0 {
@@ -526,11 +526,17 @@ mod tests {
 
     #[test]
     fn snis_are_host_names_with_a_wildcard_first_or_last() {
-        for good in ["a.example.com", "*.example.com", "example.*", "x-1.example"] {
+        for good in [
+            "a.example.com",
+            "*.example.com",
+            "example.*",
+            "x-1.example",
+            "localhost",
+        ] {
             assert_eq!(check_sni(good), Ok(()), "{good}");
         }
         for bad in [
-            "localhost",
+            "*",
             "a.*.example",
             "*.*.example",
             "a*.example.com",

@@ -647,3 +647,61 @@ async fn https_upstreams_are_verified_against_their_ca_certificates_and_get_clie
         }
     }
 }
+
+/// `openssl s_client` to the TLS listener with `args`, sending one request that closes the
+/// connection; its output. Ends when the gateway closes (`-ign_eof`), after the session tickets.
+async fn s_client(port: u16, args: &[&str]) -> String {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            "localhost",
+            "-ign_eof",
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"GET /svc/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("s_client ended within 10 s")
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_1_2_and_1_3_handshake_and_sessions_resume() {
+    let upstream = Upstream::start("a").await;
+    let pair = self_signed("localhost", &["localhost"]);
+    let (_gateway, port) = start_with_tls(&config(
+        &upstream,
+        &[certificate("a", &pair, &["localhost"])],
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("session").display().to_string();
+
+    for (version, name) in [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")] {
+        let first = s_client(port, &[version, "-sess_out", &session]).await;
+        assert!(first.contains(&format!("New, {name}")), "{first}");
+        assert!(first.contains("HTTP/1.1 200 OK"), "{first}");
+        let second = s_client(port, &[version, "-sess_in", &session]).await;
+        assert!(
+            second.contains(&format!("Reused, {name}")),
+            "the session resumed: {second}"
+        );
+        assert!(second.contains("HTTP/1.1 200 OK"), "{second}");
+    }
+    let old = s_client(port, &["-tls1_1"]).await;
+    assert!(!old.contains("HTTP/1.1 200"), "TLS 1.1 is refused: {old}");
+}
