@@ -1,5 +1,6 @@
 //! Hot reload (spec gateway.md section 4): the config file is re-read when it changes on disk (the
-//! directory is watched, so editors that replace the file by rename work), on SIGHUP, and on request
+//! directory is watched, so editors that replace the file by rename work, and so does a Kubernetes
+//! ConfigMap volume, whose `..data` symlink is swapped), on SIGHUP, and on request
 //! of the admin API. The new file is validated and a whole new [`Runtime`] is built off the request
 //! path; only then is it swapped in, atomically. A refused file changes nothing and is logged with
 //! every error's path and line; [`ReloadStatus`] keeps the outcome for the admin API.
@@ -233,6 +234,9 @@ impl Reloader {
     }
 }
 
+/// The symlink a Kubernetes ConfigMap (or Secret) volume swaps on every update.
+const KUBERNETES_DATA_LINK: &str = "..data";
+
 /// The background service that watches the file and SIGHUP.
 pub struct ReloadService {
     reloader: Arc<Reloader>,
@@ -251,12 +255,15 @@ impl BackgroundService for ReloadService {
         let (events_tx, mut events) = mpsc::unbounded_channel::<()>();
         let file_name = self.reloader.path.file_name().map(ToOwned::to_owned);
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            // The file itself, or Kubernetes' `..data` symlink: a ConfigMap volume is updated by
+            // swapping `..data` to a new directory, and the file (`gateway.yml ->
+            // ..data/gateway.yml`) sees no event of its own.
             if let Ok(event) = event
                 && !event.kind.is_access()
-                && event
-                    .paths
-                    .iter()
-                    .any(|path| path.file_name() == file_name.as_deref())
+                && event.paths.iter().any(|path| {
+                    path.file_name() == file_name.as_deref()
+                        || path.file_name() == Some(std::ffi::OsStr::new(KUBERNETES_DATA_LINK))
+                })
             {
                 let _ = events_tx.send(());
             }

@@ -247,7 +247,7 @@ pub struct Gateway {
 
 /// The `_gateway` block that puts the proxy on `port` and the admin API on `admin_port`, plus
 /// `settings` (more `_gateway` lines, indented by two spaces); prepended to test configs.
-fn gateway_block(port: u16, admin_port: u16, settings: &str) -> String {
+pub fn gateway_block(port: u16, admin_port: u16, settings: &str) -> String {
     format!(
         "_gateway:\n  proxy_listen: \"127.0.0.1:{port}\"\n  admin_listen: \"127.0.0.1:{admin_port}\"\n  threads: 2\n{settings}"
     )
@@ -291,6 +291,37 @@ impl Gateway {
             admin_port,
             config_path,
             settings: settings.to_owned(),
+            _dir: dir,
+            process,
+        }
+    }
+
+    /// Starts the gateway on a config file the test laid out itself in `dir` (symlinks, say),
+    /// which must listen on `port` and `admin_port` ([`gateway_block`]).
+    pub fn start_file(
+        dir: tempfile::TempDir,
+        config_path: PathBuf,
+        port: u16,
+        admin_port: u16,
+    ) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gateway"));
+        command
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .env("RUST_LOG", "info");
+        let process = ChildGuard::spawn("gateway", command).unwrap();
+        for listener in [port, admin_port] {
+            wait_for_tcp(
+                SocketAddr::from(([127, 0, 0, 1], listener)),
+                Duration::from_secs(20),
+            )
+            .unwrap_or_else(|err| panic!("gateway did not start: {err}\n{}", process.logs()));
+        }
+        Self {
+            port,
+            admin_port,
+            config_path,
+            settings: String::new(),
             _dir: dir,
             process,
         }

@@ -196,3 +196,131 @@ async fn sighup_reloads_the_file() {
         "still serving"
     );
 }
+
+/// A Kubernetes ConfigMap volume as the kubelet lays it out: `gateway.yml -> ..data/gateway.yml`,
+/// `..data -> ..<version>`, and updates that write a new `..<version>` directory and swap the
+/// `..data` symlink atomically (`..data_tmp` renamed over it), then delete the old directory.
+struct ConfigMapVolume {
+    dir: std::path::PathBuf,
+    version: usize,
+}
+
+impl ConfigMapVolume {
+    fn new(dir: &std::path::Path, content: &str) -> Self {
+        let mut volume = Self {
+            dir: dir.to_path_buf(),
+            version: 0,
+        };
+        volume.write_version(content);
+        std::os::unix::fs::symlink(volume.version_dir(), dir.join("..data")).unwrap();
+        std::os::unix::fs::symlink("..data/gateway.yml", dir.join("gateway.yml")).unwrap();
+        volume
+    }
+
+    fn version_dir(&self) -> String {
+        format!(
+            "..2026_12_05_00_00_{:02}.{}",
+            self.version,
+            1000 + self.version
+        )
+    }
+
+    fn write_version(&mut self, content: &str) {
+        self.version += 1;
+        let dir = self.dir.join(self.version_dir());
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("gateway.yml"), content).unwrap();
+    }
+
+    /// The kubelet's atomic update.
+    fn update(&mut self, content: &str) {
+        let old = self.dir.join(self.version_dir());
+        self.write_version(content);
+        let temp = self.dir.join("..data_tmp");
+        std::os::unix::fs::symlink(self.version_dir(), &temp).unwrap();
+        std::fs::rename(&temp, self.dir.join("..data")).unwrap();
+        std::fs::remove_dir_all(old).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configmap_update_by_symlink_swap_is_picked_up_under_load_and_a_bad_one_refused() {
+    let a = Upstream::start("a").await;
+    let (port, admin_port) = (testkit::free_port(), testkit::free_port());
+    let file = |extras: &[usize]| {
+        format!(
+            "{}{}",
+            crate::helpers::gateway_block(port, admin_port, ""),
+            config(&[a.target()], extras, &a.target())
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut volume = ConfigMapVolume::new(dir.path(), &file(&[]));
+    let config_path = dir.path().join("gateway.yml");
+    let gateway = Gateway::start_file(dir, config_path, port, admin_port);
+
+    // Load on the route every version keeps.
+    let failed = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let client = reqwest::Client::new();
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (client, failed, sent, done) =
+            (client.clone(), failed.clone(), sent.clone(), done.clone());
+        let url = gateway.url("/stable/x");
+        workers.push(tokio::spawn(async move {
+            while !done.load(Ordering::Relaxed) {
+                sent.fetch_add(1, Ordering::Relaxed);
+                if !matches!(client.get(&url).send().await, Ok(r) if r.status() == 200) {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+
+    let mut slowest = Duration::ZERO;
+    for n in 1..=20 {
+        let extras: Vec<usize> = (1..=n).collect();
+        let swapped = Instant::now();
+        volume.update(&file(&extras));
+        let url = gateway.url(&format!("/extra-{n}/z"));
+        wait_until_async(&format!("route /extra-{n}"), Duration::from_secs(1), || {
+            let (client, url) = (client.clone(), url.clone());
+            async move { matches!(client.get(&url).send().await, Ok(r) if r.status() == 200) }
+        })
+        .await
+        .unwrap_or_else(|err| {
+            panic!(
+                "swap {n} was not picked up: {err}\n{}",
+                gateway.process.logs()
+            )
+        });
+        slowest = slowest.max(swapped.elapsed());
+    }
+
+    // A bad update is refused and reported; the running config stays.
+    volume.update("_format_version: \"3.0\"\nservices: [{name: broken, url: \"not a url\"}]\n");
+    gateway.wait_for_log("config refused", 1).await;
+    assert_eq!(
+        client
+            .get(gateway.url("/extra-20/z"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "the running config stayed"
+    );
+    done.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "failed requests out of {}",
+        sent.load(Ordering::Relaxed)
+    );
+    eprintln!("ConfigMap swaps: 20 applied, slowest in {slowest:?}");
+}
