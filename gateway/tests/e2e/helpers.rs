@@ -253,6 +253,17 @@ pub fn gateway_block(port: u16, admin_port: u16, settings: &str) -> String {
     )
 }
 
+/// Waits until the gateway watches its config file: a change written before that is not seen
+/// (the listeners come up before the watcher does).
+fn wait_for_watcher(process: &ChildGuard) {
+    testkit::wait_until(
+        "the gateway to watch its config",
+        Duration::from_secs(10),
+        || process.logs().contains("watching the config for changes"),
+    )
+    .unwrap_or_else(|err| panic!("{err}\n{}", process.logs()));
+}
+
 impl Gateway {
     /// Writes `config` (without `_gateway`; it is added) and starts the gateway on a free port.
     pub fn start(config: &str) -> Self {
@@ -286,6 +297,7 @@ impl Gateway {
             Duration::from_secs(20),
         )
         .unwrap_or_else(|err| panic!("admin API did not start: {err}\n{}", process.logs()));
+        wait_for_watcher(&process);
         Self {
             port,
             admin_port,
@@ -317,6 +329,7 @@ impl Gateway {
             )
             .unwrap_or_else(|err| panic!("gateway did not start: {err}\n{}", process.logs()));
         }
+        wait_for_watcher(&process);
         Self {
             port,
             admin_port,
