@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
+
 use super::{
     model::{Algorithm, HashOn, PathPattern, PluginConfig, PluginScope, ServiceTarget},
     parse,
@@ -381,4 +383,18 @@ fn the_compose_gateway_yml_is_valid_and_targets_the_replicas_by_name() {
         targets,
         ["auth1:8000", "auth2:8000", "blog1:8000", "blog2:8000"]
     );
+}
+
+#[test]
+fn the_kubernetes_configmap_holds_a_valid_gateway_config() {
+    let manifests = include_str!("../../../deploy/kubernetes/gateway.yaml");
+    let config_map = serde_yaml::Deserializer::from_str(manifests)
+        .map(|document| serde_yaml::Value::deserialize(document).unwrap())
+        .find(|document| document["kind"] == "ConfigMap")
+        .expect("a ConfigMap in deploy/kubernetes/gateway.yaml");
+    let text = config_map["data"]["gateway.yml"].as_str().unwrap();
+    let config = parse(text, "gateway-config").unwrap_or_else(|errors| panic!("{errors}"));
+    assert_eq!(config.routes.len(), 2);
+    assert!(config.gateway.proxy_listen_tls.is_some());
+    assert!(config.gateway.admin_listen.ip().is_loopback());
 }
