@@ -507,3 +507,132 @@ async fn sigterm_finishes_the_request_in_flight_closes_idle_connections_and_exit
     .await
     .unwrap_or_else(|err| panic!("{err}\n{}", gateway.process.logs()));
 }
+
+/// What one request on a kept-alive connection got during a shutdown.
+enum Outcome {
+    /// A whole `200` answer; `true` when it said `Connection: close`.
+    Answered(bool),
+    /// Not a byte came back: the gateway never took the request (an idle connection it closed).
+    NotTaken,
+    /// Anything else: a partial or non-200 answer.
+    Failed(String),
+}
+
+async fn one_request(stream: &mut TcpStream) -> Outcome {
+    if stream
+        .write_all(b"GET /svc/load HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return Outcome::NotTaken;
+    }
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&received[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(usize::MAX);
+            if received.len() >= end + 4 + length {
+                return if head.starts_with("http/1.1 200") {
+                    Outcome::Answered(head.contains("connection: close"))
+                } else {
+                    Outcome::Failed(head)
+                };
+            }
+        }
+        match timeout(READ_DEADLINE, stream.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) if received.is_empty() => return Outcome::NotTaken,
+            Ok(Ok(0) | Err(_)) => {
+                return Outcome::Failed(String::from_utf8_lossy(&received).into_owned());
+            }
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => return Outcome::Failed("no answer within the deadline".to_owned()),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_under_load_fails_no_request_it_took_and_exits_within_the_grace_period() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    let upstream = Upstream::start("svc").await;
+    let mut gateway = Gateway::start(&one_service(&upstream.target()));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let port = gateway.port;
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let answered = answered.clone();
+            tokio::spawn(async move {
+                let mut failures = Vec::new();
+                let mut stream = None;
+                loop {
+                    if stream.is_none() {
+                        match TcpStream::connect(("127.0.0.1", port)).await {
+                            Ok(connected) => stream = Some(connected),
+                            // The gateway stopped accepting: this client is done.
+                            Err(_) => return failures,
+                        }
+                    }
+                    match one_request(stream.as_mut().unwrap()).await {
+                        Outcome::Answered(close) => {
+                            answered.fetch_add(1, Ordering::SeqCst);
+                            if close {
+                                stream = None;
+                            }
+                        }
+                        Outcome::NotTaken => stream = None,
+                        Outcome::Failed(what) => {
+                            failures.push(what);
+                            stream = None;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    testkit::wait_until_async("load is flowing", READ_DEADLINE, || {
+        let count = answered.load(Ordering::SeqCst);
+        async move { count >= 2_000 }
+    })
+    .await
+    .unwrap();
+
+    gateway.process.signal("TERM").unwrap();
+    let stopped = std::time::Instant::now();
+    let mut failures = Vec::new();
+    for client in clients {
+        failures.extend(
+            timeout(Duration::from_secs(20), client)
+                .await
+                .expect("every client ends once the gateway stops accepting")
+                .unwrap(),
+        );
+    }
+    testkit::wait_until_async("the gateway exits", Duration::from_secs(15), || {
+        let exited = gateway.process.try_exit_status().is_some();
+        async move { exited }
+    })
+    .await
+    .unwrap_or_else(|err| panic!("{err}\n{}", gateway.process.logs()));
+
+    assert!(
+        failures.is_empty(),
+        "requests the gateway took and failed: {failures:?}"
+    );
+    assert_eq!(
+        upstream.hits(),
+        answered.load(Ordering::SeqCst),
+        "every request that reached the upstream was answered to its client"
+    );
+    assert!(
+        stopped.elapsed() < Duration::from_secs(15),
+        "exited within the grace period: {:?}",
+        stopped.elapsed()
+    );
+}
