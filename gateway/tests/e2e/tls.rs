@@ -441,14 +441,26 @@ async fn the_admin_api_lists_certificates_and_snis_without_keys_and_counts_hands
     tokio::task::spawn_blocking(move || handshake(port, Some("a.example")))
         .await
         .unwrap();
-    let metrics = gateway.metrics(&client).await;
-    let completed = metrics
-        .lines()
-        .find(|line| line.starts_with("gateway_tls_handshakes_total{result=\"completed\"}"))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|count| count.parse::<u64>().ok())
-        .unwrap_or_else(|| panic!("no completed handshakes in:\n{metrics}"));
-    assert!(completed >= 1);
+    // The server completes its side after the client has (TLS 1.3: the client's Finished comes
+    // last), so the counter is waited for.
+    let completed = |metrics: &str| {
+        metrics
+            .lines()
+            .find(|line| line.starts_with("gateway_tls_handshakes_total{result=\"completed\"}"))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|count| count.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    testkit::wait_until_async(
+        "a completed handshake counted",
+        Duration::from_secs(5),
+        || {
+            let (client, gateway) = (&client, &gateway);
+            async move { completed(&gateway.metrics(client).await) >= 1 }
+        },
+    )
+    .await
+    .unwrap_or_else(|err| panic!("{err}"));
 }
 
 /// A certificate for `common_name` (with `names` as DNS SANs), signed by `issuer` (self-signed
