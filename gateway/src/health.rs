@@ -9,7 +9,9 @@
 //! - Active checks: [`HealthChecker`] is one Pingora background service that, every tick, walks the
 //!   *current* snapshot (reloads add and drop targets and change settings) and probes each target
 //!   whose interval has passed — `healthy.interval` for healthy targets, `unhealthy.interval` for
-//!   unhealthy ones — with at most `concurrency` probes of one upstream in flight.
+//!   unhealthy ones — with at most `concurrency` probes of one upstream in flight. `http` probes
+//!   `GET http_path`; `https` does the same over TLS (a failed handshake is a TCP failure, as in
+//!   Kong); `tcp` only connects.
 //!
 //! Target state lives in the snapshot's `Arc<TargetState>`s, which reloads carry over, so a
 //! target keeps its health across reloads.
@@ -25,6 +27,7 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use futures::StreamExt;
 use http::HeaderValue;
+use openssl::ssl::SslConnector;
 use pingora::{server::ShutdownWatch, services::background::BackgroundService};
 
 use crate::{
@@ -286,7 +289,14 @@ async fn probe_batch(client: reqwest::Client, upstream: Arc<UpstreamRuntime>, ta
         .for_each_concurrent(active.concurrency, |index| async move {
             let target = &upstream_ref.balancer.targets()[index];
             let host = upstream_ref.host_headers.get(index);
-            let outcome = probe(client_ref, active, target.state.addr, host).await;
+            let outcome = match (active.kind, upstream_ref.probe_tls.as_deref()) {
+                (ProbeKind::Https, Some(tls)) => {
+                    https_probe(tls, active, target.state.addr, host).await
+                }
+                // No TLS client could be set up (logged when the snapshot was built).
+                (ProbeKind::Https, None) => Some(Outcome::TcpFailure),
+                _ => probe(client_ref, active, target.state.addr, host).await,
+            };
             let state = &target.state;
             if let Some(outcome) = outcome
                 && let Some(healthy) =
@@ -331,26 +341,139 @@ async fn probe(
                 request = request.header(name.as_str(), value.as_str());
             }
             match request.send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    if active.unhealthy.http_statuses.contains(&status) {
-                        Some(Outcome::HttpFailure)
-                    } else if active.healthy.http_statuses.contains(&status) {
-                        Some(Outcome::Success)
-                    } else {
-                        None
-                    }
-                }
+                Ok(response) => judge_status(active, response.status().as_u16()),
                 Err(err) if err.is_timeout() => Some(Outcome::Timeout),
                 Err(_) => Some(Outcome::TcpFailure),
             }
         }
+        ProbeKind::Https => unreachable!("BUG: https probes go through https_probe"),
+    }
+}
+
+/// What a probe's answer status says: a failure, a success, or neither.
+fn judge_status(active: &ActiveHealthcheck, status: u16) -> Option<Outcome> {
+    if active.unhealthy.http_statuses.contains(&status) {
+        Some(Outcome::HttpFailure)
+    } else if active.healthy.http_statuses.contains(&status) {
+        Some(Outcome::Success)
+    } else {
+        None
+    }
+}
+
+/// The longest answer head an `https` probe reads.
+const PROBE_HEAD_LIMIT: usize = 16 * 1024;
+
+/// One `https` probe: TLS to `addr` (SNI and verified name: `https_sni`, else the target's host;
+/// an IP literal is verified as an IP and sent no SNI), then `GET http_path` with `Connection:
+/// close`; its status decides as for `http`. The whole probe is bounded by the probe timeout.
+async fn https_probe(
+    tls: &SslConnector,
+    active: &ActiveHealthcheck,
+    addr: SocketAddr,
+    host: Option<&HeaderValue>,
+) -> Option<Outcome> {
+    use pingora::tls::tokio_ssl::SslStream;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let host = host.and_then(|value| value.to_str().ok());
+    let ip = addr.ip().to_string();
+    let name = active
+        .https_sni
+        .as_deref()
+        .or_else(|| host.map(host_without_port))
+        .unwrap_or(&ip);
+    let attempt = async {
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|_| Outcome::TcpFailure)?;
+        let ssl = tls
+            .configure()
+            .and_then(|config| config.into_ssl(name))
+            .map_err(|_| Outcome::TcpFailure)?;
+        let mut stream = SslStream::new(ssl, tcp).map_err(|_| Outcome::TcpFailure)?;
+        std::pin::Pin::new(&mut stream)
+            .connect()
+            .await
+            .map_err(|_| Outcome::TcpFailure)?;
+        let mut request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nUser-Agent: gateway-health-check\r\n",
+            active.http_path,
+            host.unwrap_or(&ip)
+        );
+        for (header, value) in &active.headers {
+            request.push_str(&format!("{header}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|_| Outcome::TcpFailure)?;
+        let mut head = Vec::with_capacity(1024);
+        let mut buffer = [0u8; 4096];
+        loop {
+            if let Some(end) = head.windows(2).position(|pair| pair == b"\r\n") {
+                return status_of(&head[..end]).ok_or(Outcome::TcpFailure);
+            }
+            let read = stream
+                .read(&mut buffer)
+                .await
+                .map_err(|_| Outcome::TcpFailure)?;
+            if read == 0 || head.len() + read > PROBE_HEAD_LIMIT {
+                return Err(Outcome::TcpFailure);
+            }
+            head.extend_from_slice(&buffer[..read]);
+        }
+    };
+    match tokio::time::timeout(active.timeout, attempt).await {
+        Err(_) => Some(Outcome::Timeout),
+        Ok(Err(outcome)) => Some(outcome),
+        Ok(Ok(status)) => judge_status(active, status),
+    }
+}
+
+/// The status of an HTTP/1.x status line (`HTTP/1.1 200 OK`).
+fn status_of(line: &[u8]) -> Option<u16> {
+    let line = std::str::from_utf8(line).ok()?;
+    let (version, rest) = line.split_once(' ')?;
+    let code = rest.get(..3)?;
+    (version.starts_with("HTTP/1.") && code.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| code.parse().ok())
+        .flatten()
+}
+
+/// `host` of `host`, `host:port` or `[v6]:port`.
+fn host_without_port(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => authority,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_probed_name_is_the_host_without_its_port() {
+        assert_eq!(host_without_port("api.internal:8443"), "api.internal");
+        assert_eq!(host_without_port("api.internal"), "api.internal");
+        assert_eq!(host_without_port("[::1]:8443"), "::1");
+        assert_eq!(host_without_port("127.0.0.1:443"), "127.0.0.1");
+    }
+
+    #[test]
+    fn status_lines_give_their_status() {
+        assert_eq!(status_of(b"HTTP/1.1 200 OK"), Some(200));
+        assert_eq!(status_of(b"HTTP/1.0 503"), Some(503));
+        assert_eq!(status_of(b"HTTP/1.1 2xx OK"), None);
+        assert_eq!(status_of(b"SSH-2.0-OpenSSH"), None);
+    }
 
     fn rule(http: u32, tcp: u32, timeouts: u32) -> UnhealthyRule {
         UnhealthyRule {

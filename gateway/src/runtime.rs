@@ -17,6 +17,7 @@ use std::{
 };
 
 use http::HeaderValue;
+use openssl::ssl::SslConnector;
 use pingora::http::RequestHeader;
 
 use crate::{
@@ -42,7 +43,7 @@ use crate::{
         request_size::RequestSizeLimiting,
     },
     router::{RouteMatch, RouteTable},
-    tls::{CertificateStore, UpstreamTlsRuntime},
+    tls::{self, CertificateStore, UpstreamTlsRuntime},
 };
 
 /// One immutable snapshot of everything a request needs.
@@ -147,6 +148,8 @@ pub struct UpstreamRuntime {
     pub healthchecks: Healthchecks,
     /// Whether the proxy feeds passive checks (some failure limit is set).
     pub passive_checks: bool,
+    /// The TLS client of `https` active probes.
+    pub probe_tls: Option<Arc<SslConnector>>,
 }
 
 /// Resolves `host:port` to one socket address (IP literals need no DNS).
@@ -196,7 +199,8 @@ impl Runtime {
         let upstreams: Vec<Arc<UpstreamRuntime>> = config
             .upstreams
             .iter()
-            .map(|upstream| {
+            .enumerate()
+            .map(|(index, upstream)| {
                 let mut targets = Vec::new();
                 let mut host_headers = Vec::new();
                 let mut authorities = Vec::new();
@@ -234,6 +238,7 @@ impl Runtime {
                     authorities,
                     unresolved,
                     passive_checks: upstream.healthchecks.passive.enabled(),
+                    probe_tls: tls::probe_connector(index, &upstream.healthchecks.active, &config),
                     healthchecks: upstream.healthchecks.clone(),
                 })
             })

@@ -1,5 +1,6 @@
 //! TLS on both sides. Upstream: [`UpstreamTlsRuntime`], an `https` service's verification
-//! settings, CAs and client certificate, parsed once per snapshot. Downstream, the TLS listener's
+//! settings, CAs and client certificate, parsed once per snapshot, and [`probe_connector`], the
+//! TLS client of an upstream's `https` health probes. Downstream, the TLS listener's
 //! certificates: a [`CertificateStore`] per config snapshot (built with the
 //! [`Runtime`]), and [`SniCertificates`], Pingora's handshake callback, which picks the
 //! certificate for the client's SNI from whatever snapshot is current. A reload that changes a
@@ -26,7 +27,7 @@ use openssl::{
     hash::MessageDigest,
     nid::Nid,
     pkey::{PKey, Private},
-    ssl::NameType,
+    ssl::{NameType, SslConnector, SslMethod, SslVerifyMode},
     x509::{X509, X509NameBuilder, extension::SubjectAlternativeName},
 };
 use pingora::{
@@ -38,7 +39,7 @@ use pingora::{
 
 use crate::{
     config::{
-        model::{Config, UpstreamTls},
+        model::{ActiveHealthcheck, Config, ProbeKind, ServiceTarget, UpstreamTls},
         tls as pem,
     },
     metrics::metrics,
@@ -87,6 +88,68 @@ impl UpstreamTlsRuntime {
             ca: (!ca.is_empty()).then(|| Arc::new(ca.into_boxed_slice())),
             client,
             pool_key: hasher.finish() | 1,
+        }
+    }
+}
+
+/// The TLS client of the `https` probes of upstream `upstream` (its index), `None` unless its
+/// probes are `https`. With `https_verify_certificate` (the default), the target's chain must reach
+/// the system's CAs or the `ca_certificates` of the services balanced over this upstream (what
+/// their own requests trust); the first client certificate of those services is sent (mTLS
+/// targets). The probe itself chooses the SNI and the verified name.
+pub fn probe_connector(
+    upstream: usize,
+    active: &ActiveHealthcheck,
+    config: &Config,
+) -> Option<Arc<SslConnector>> {
+    if active.kind != ProbeKind::Https {
+        return None;
+    }
+    let services: Vec<&UpstreamTls> = config
+        .services
+        .iter()
+        .filter(
+            |service| matches!(service.target, ServiceTarget::Upstream(index) if index == upstream),
+        )
+        .filter_map(|service| service.tls.as_ref())
+        .collect();
+    let build = || -> Result<SslConnector, ErrorStack> {
+        let mut builder = SslConnector::builder(SslMethod::tls_client())?;
+        if active.https_verify_certificate {
+            let cas = services
+                .iter()
+                .flat_map(|tls| &tls.ca_certificates)
+                .filter_map(|pem| pem::parse_chain(pem).ok())
+                .flatten();
+            for ca in cas {
+                // The same CA named by two services is already in the store: not an error.
+                let _ = builder.cert_store_mut().add_cert(ca);
+            }
+        } else {
+            builder.set_verify(SslVerifyMode::NONE);
+        }
+        let client = services
+            .iter()
+            .find_map(|tls| tls.client_certificate)
+            .and_then(|index| config.certificates.get(index));
+        if let Some(certificate) = client
+            && let Ok(chain) = pem::parse_chain(&certificate.cert)
+            && let Ok(key) = pem::parse_key(certificate.key.expose())
+            && let Some((leaf, intermediates)) = chain.split_first()
+        {
+            builder.set_certificate(leaf)?;
+            for intermediate in intermediates {
+                builder.add_extra_chain_cert(intermediate.clone())?;
+            }
+            builder.set_private_key(&key)?;
+        }
+        Ok(builder.build())
+    };
+    match build() {
+        Ok(connector) => Some(Arc::new(connector)),
+        Err(err) => {
+            tracing::error!(upstream = upstream, error = %err, "cannot set up TLS for https probes; they count as failures");
+            None
         }
     }
 }

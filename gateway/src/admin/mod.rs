@@ -480,8 +480,14 @@ fn healthchecks_json(checks: &Healthchecks) -> Json {
     json!({
         "threshold": checks.threshold,
         "active": {
-            "type": match active.kind { ProbeKind::Http => "http", ProbeKind::Tcp => "tcp" },
+            "type": match active.kind {
+                ProbeKind::Http => "http",
+                ProbeKind::Https => "https",
+                ProbeKind::Tcp => "tcp",
+            },
             "http_path": active.http_path,
+            "https_sni": active.https_sni,
+            "https_verify_certificate": active.https_verify_certificate,
             "timeout": active.timeout.as_secs_f64(),
             "concurrency": active.concurrency,
             "healthy": {

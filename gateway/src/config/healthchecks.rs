@@ -94,20 +94,19 @@ pub fn build(
 
     let kind = match active.kind.as_deref() {
         None | Some("http") => ProbeKind::Http,
+        Some("https") => ProbeKind::Https,
         Some("tcp") => ProbeKind::Tcp,
-        Some(other @ ("https" | "grpc" | "grpcs")) => {
+        Some(other @ ("grpc" | "grpcs")) => {
             error(
                 format!("{active_path}.type"),
-                format!(
-                    "{other:?} probes are not supported (this gateway has no TLS): use http or tcp"
-                ),
+                format!("{other:?} probes are not supported: use http, https or tcp"),
             );
             ProbeKind::Http
         }
         Some(other) => {
             error(
                 format!("{active_path}.type"),
-                format!("unknown type {other:?}: expected http or tcp"),
+                format!("unknown type {other:?}: expected http, https or tcp"),
             );
             ProbeKind::Http
         }
@@ -120,8 +119,6 @@ pub fn build(
             format!("unsupported type {kind:?}: expected http or tcp"),
         );
     }
-    // Accepted for Kong compatibility and unused: https probes are refused above.
-    let _https_only = (active.https_sni, active.https_verify_certificate);
     let http_path = active.http_path.unwrap_or_else(|| "/".to_owned());
     if !http_path.starts_with('/') {
         error(
@@ -171,6 +168,8 @@ pub fn build(
     );
     let active = ActiveHealthcheck {
         kind,
+        https_sni: active.https_sni,
+        https_verify_certificate: active.https_verify_certificate.unwrap_or(true),
         http_path,
         timeout,
         concurrency,
@@ -338,9 +337,24 @@ mod tests {
     }
 
     #[test]
+    fn https_probes_take_their_sni_and_verify_by_default() {
+        let (checks, errors) =
+            parse("active: {type: https, https_sni: api.internal, healthy: {interval: 1}}");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(checks.active.kind, ProbeKind::Https);
+        assert_eq!(checks.active.https_sni.as_deref(), Some("api.internal"));
+        assert!(checks.active.https_verify_certificate);
+        let (checks, errors) =
+            parse("active: {type: https, https_verify_certificate: false, healthy: {interval: 1}}");
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(!checks.active.https_verify_certificate);
+        assert_eq!(checks.active.https_sni, None);
+    }
+
+    #[test]
     fn out_of_range_values_name_their_field() {
         let (_, errors) = parse(
-            "active: {type: https, http_path: health, concurrency: 0, healthy: {interval: -1, http_statuses: [42]}, unhealthy: {timeouts: 300}}\nthreshold: 150",
+            "active: {type: grpcs, http_path: health, concurrency: 0, healthy: {interval: -1, http_statuses: [42]}, unhealthy: {timeouts: 300}}\nthreshold: 150",
         );
         let paths: Vec<&str> = errors.iter().map(|(path, _)| path.as_str()).collect();
         assert_eq!(

@@ -259,8 +259,13 @@ pub struct Healthchecks {
 /// `healthchecks.active`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActiveHealthcheck {
-    /// `http` probes `GET http_path`; `tcp` only connects.
+    /// `http` and `https` probe `GET http_path`; `tcp` only connects.
     pub kind: ProbeKind,
+    /// `https` probes: the SNI (and verified name) sent, else the target's host.
+    pub https_sni: Option<String>,
+    /// `https` probes: whether the target's certificate must verify (Kong's default: yes), against
+    /// the system's CAs and the config's `ca_certificates`.
+    pub https_verify_certificate: bool,
     /// Path probed (`http`), default `/`.
     pub http_path: String,
     /// Per-probe timeout, default 1 s.
@@ -287,6 +292,8 @@ impl ActiveHealthcheck {
 pub enum ProbeKind {
     /// An HTTP GET whose status decides.
     Http,
+    /// The same over TLS.
+    Https,
     /// A TCP connect.
     Tcp,
 }

@@ -522,12 +522,12 @@ fn pem(cert: &X509) -> String {
 
 /// An HTTPS upstream on 127.0.0.1 serving `cert`/`key`; with `client_ca` it requires a client
 /// certificate issued by it. Every request is answered `200` with the client certificate's common
-/// name (or `anonymous`), on kept-alive connections.
+/// name (or `anonymous`), on kept-alive connections; the counter counts the answers.
 async fn https_upstream(
     cert: &X509,
     key: &PKey<openssl::pkey::Private>,
     client_ca: Option<&X509>,
-) -> SocketAddr {
+) -> (SocketAddr, Arc<AtomicUsize>) {
     use openssl::ssl::{SslAcceptor, SslVerifyMode};
     use pingora::tls::tokio_ssl::SslStream;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -542,9 +542,12 @@ async fn https_upstream(
     let acceptor = Arc::new(acceptor.build());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let counter = answered.clone();
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
+            let counter = counter.clone();
             tokio::spawn(async move {
                 let ssl = openssl::ssl::Ssl::new(acceptor.context()).unwrap();
                 let mut stream = SslStream::new(ssl, tcp).unwrap();
@@ -571,6 +574,7 @@ async fn https_upstream(
                         if stream.write_all(answer.as_bytes()).await.is_err() {
                             return;
                         }
+                        counter.fetch_add(1, Ordering::SeqCst);
                     }
                     match stream.read(&mut buffer).await {
                         Ok(0) | Err(_) => return,
@@ -580,7 +584,7 @@ async fn https_upstream(
             });
         }
     });
-    addr
+    (addr, answered)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -594,8 +598,8 @@ async fn https_upstreams_are_verified_against_their_ca_certificates_and_get_clie
         Some((&client_ca, &client_ca_key)),
         false,
     );
-    let open = https_upstream(&server, &server_key, None).await;
-    let mutual = https_upstream(&server, &server_key, Some(&client_ca)).await;
+    let (open, _) = https_upstream(&server, &server_key, None).await;
+    let (mutual, _) = https_upstream(&server, &server_key, Some(&client_ca)).await;
 
     let service = |name: &str, upstream: &str, fields: &str| {
         format!(
@@ -658,6 +662,106 @@ async fn https_upstreams_are_verified_against_their_ca_certificates_and_get_clie
             assert_eq!(response.text().await.unwrap(), body, "{path}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_probes_verify_targets_against_their_services_cas_and_send_client_certificates() {
+    let (ca, ca_key) = issue("test CA", &[], None, true);
+    let (other_ca, other_ca_key) = issue("other CA", &[], None, true);
+    let (server, server_key) = issue("localhost", &["localhost"], Some((&ca, &ca_key)), false);
+    let (stranger, stranger_key) = issue(
+        "localhost",
+        &["localhost"],
+        Some((&other_ca, &other_ca_key)),
+        false,
+    );
+    let (client_ca, client_ca_key) = issue("client CA", &[], None, true);
+    let (client, client_key) = issue(
+        "the gateway",
+        &[],
+        Some((&client_ca, &client_ca_key)),
+        false,
+    );
+    let (trusted, trusted_answers) = https_upstream(&server, &server_key, None).await;
+    let (untrusted, _) = https_upstream(&stranger, &stranger_key, None).await;
+    let (unverified, unverified_answers) = https_upstream(&stranger, &stranger_key, None).await;
+    let (mutual, mutual_answers) = https_upstream(&server, &server_key, Some(&client_ca)).await;
+
+    // Probes every 100 ms; one failed probe takes a target out, one success brings it back.
+    let upstream = |name: &str, addr: SocketAddr, verify: bool| {
+        format!(
+            "  - name: {name}\n    host_header: localhost\n    healthchecks:\n      active:\n        \
+             type: https\n        https_verify_certificate: {verify}\n        http_path: /health\n        \
+             timeout: 1\n        healthy: {{interval: 0.1, successes: 1}}\n        \
+             unhealthy: {{interval: 0.1, tcp_failures: 1, http_failures: 1, timeouts: 1}}\n    \
+             targets: [{{target: \"{addr}\"}}]\n"
+        )
+    };
+    let service = |name: &str, client: &str| {
+        format!(
+            "  - name: {name}\n    url: https://{name}\n    tls_verify: true\n    \
+             ca_certificates: [test-ca]\n{client}    routes: [{{name: {name}, paths: [/{name}]}}]\n"
+        )
+    };
+    let client_pair = Pair {
+        cert: pem(&client),
+        key: String::from_utf8(client_key.private_key_to_pem_pkcs8().unwrap()).unwrap(),
+    };
+    let config = format!(
+        "_format_version: \"3.0\"\nservices:\n{}{}{}{}upstreams:\n{}{}{}{}ca_certificates:\n  - id: test-ca\n    cert: |\n{}certificates:\n{}",
+        service("trusted", ""),
+        service("untrusted", ""),
+        service("unverified", ""),
+        service("mutual", "    client_certificate: {id: client}\n"),
+        upstream("trusted", trusted, true),
+        upstream("untrusted", untrusted, true),
+        upstream("unverified", unverified, false),
+        upstream("mutual", mutual, true),
+        block(&pem(&ca), 6),
+        certificate("client", &client_pair, &[]),
+    );
+    let gateway = Gateway::start(&config);
+    let http = reqwest::Client::new();
+    let health = |name: &'static str| {
+        let http = http.clone();
+        let url = gateway.admin_url(&format!("/upstreams/{name}/health"));
+        async move {
+            let (status, body) = get_json(&http, &url).await;
+            assert_eq!(status, 200, "{body}");
+            body["data"][0]["health"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    // A chain that reaches no CA the services trust fails its handshake: a TCP failure.
+    testkit::wait_until_async(
+        "untrusted to be UNHEALTHY",
+        Duration::from_secs(5),
+        || async { health("untrusted").await == "UNHEALTHY" },
+    )
+    .await
+    .unwrap_or_else(|err| panic!("{err}\n{}", gateway.process.logs()));
+    // The others answered several probes each and are healthy.
+    for (name, answers) in [
+        ("trusted", &trusted_answers),
+        ("unverified", &unverified_answers),
+        ("mutual", &mutual_answers),
+    ] {
+        testkit::wait_until_async(
+            &format!("{name} to answer 3 probes"),
+            Duration::from_secs(5),
+            || async { answers.load(Ordering::SeqCst) >= 3 },
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{err}\n{}", gateway.process.logs()));
+        assert_eq!(health(name).await, "HEALTHY", "{name}");
+    }
+    let response = http.get(gateway.url("/untrusted/x")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 503, "no healthy target left");
+    let response = http.get(gateway.url("/mutual/x")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.text().await.unwrap(), "the gateway");
 }
 
 /// `openssl s_client` to the TLS listener with `args`, sending one request that closes the

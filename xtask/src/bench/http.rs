@@ -1,9 +1,12 @@
 //! A minimal blocking HTTP/1.1 client for the bench's setup calls (seeding a blog, the gateway's
-//! admin API, readiness checks): one request per connection, `Connection: close`.
+//! admin API, readiness checks): one request per connection, `Connection: close`. TLS targets are
+//! checked with curl instead, by the protocol they are measured with.
 
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpStream},
+    path::Path,
+    process::{Command, Stdio},
     time::Duration,
 };
 
@@ -53,6 +56,25 @@ pub fn request(
 /// A GET answered 200 (false on any failure).
 pub fn get_ok(port: u16, path: &str, headers: &[(&str, &str)]) -> bool {
     request(port, "GET", path, headers, None).is_ok_and(|response| response.status == 200)
+}
+
+/// Whether `curl -k` gets 200 from `url` (`https://`, the bench's self-signed certificate) over
+/// HTTP/2 when `http2`, else HTTP/1.1: what curl negotiated must be that protocol.
+pub fn curl_get_ok(curl: &Path, url: &str, http2: bool) -> bool {
+    let (flag, expected) = if http2 {
+        ("--http2", "200 2")
+    } else {
+        ("--http1.1", "200 1.1")
+    };
+    Command::new(curl)
+        .args(["-sk", "--max-time", "2", "-o", "/dev/null", "-w"])
+        .arg("%{http_code} %{http_version}")
+        .arg(flag)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|output| output.stdout == expected.as_bytes())
 }
 
 fn parse(raw: &[u8]) -> Option<Response> {

@@ -11,7 +11,9 @@
 //! (`/blog/list/latest`) through the same peers and the gateway in front of the real stack
 //! (2 auth + 2 blog replicas, NATS, Redis, started as `cargo xtask up` does). Every target runs
 //! once per round, in turn; the table reports medians and ratios to every peer. Proxies get equal
-//! worker counts (`--workers`).
+//! worker counts (`--workers`). The HTTPS groups run the `/svc` proxying again over TLS 1.3 with one
+//! certificate for all (made at each run): HTTP/1.1 keep-alive (oha `--insecure`) and HTTP/2 (h2load),
+//! the gateway against nginx and HAProxy.
 //! Last, reload under load: 100 rewrites of the gateway's config during one run.
 //!
 //! Writes `loadtest/results/<date>.md` and `<date>.png` (`<date>-<n>-workers.*` at other worker
@@ -20,7 +22,9 @@
 //! Everything runs under `data/bench/` (configs, logs, oha reports); every child is stopped at the
 //! end, on error and on Ctrl-C.
 
+mod certificate;
 mod chart;
+mod h2load;
 mod http;
 mod oha;
 mod peers;
@@ -84,6 +88,9 @@ pub struct BenchOptions {
     /// Skip the end-to-end blog reads (no NATS, Redis or services).
     #[arg(long)]
     pub no_blog: bool,
+    /// Skip the HTTPS groups (TLS 1.3 over HTTP/1.1 and HTTP/2).
+    #[arg(long)]
+    pub no_tls: bool,
 }
 
 impl BenchOptions {
@@ -127,9 +134,42 @@ struct Tools {
     peers: Vec<peers::Found>,
     /// Why each other optional peer has no row, one line each.
     skipped: Vec<String>,
+    /// `openssl` (makes the HTTPS groups' certificate), `None` when missing.
+    openssl: Option<PathBuf>,
+    /// `curl` (checks each TLS target answers, by the protocol it is measured with).
+    curl: Option<PathBuf>,
+    /// `h2load` (the HTTP/2 group).
+    h2load: Option<PathBuf>,
 }
 
 impl Tools {
+    /// Why the HTTPS/1.1 group cannot run, if it cannot.
+    fn https_missing(&self) -> Option<String> {
+        let missing: Vec<&str> = [
+            ("openssl", self.openssl.is_none()),
+            ("curl", self.curl.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, absent)| absent.then_some(name))
+        .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "{} not installed: `apt-get install -y {}`",
+                missing.join(" and "),
+                missing.join(" ")
+            )
+        })
+    }
+
+    /// Why the HTTP/2 group cannot run, if it cannot.
+    fn h2_missing(&self) -> Option<String> {
+        self.https_missing().or_else(|| {
+            self.h2load
+                .is_none()
+                .then(|| h2load::INSTALL_HINT.to_owned())
+        })
+    }
+
     fn find() -> anyhow::Result<Self> {
         let cargo_bin = std::env::var_os("CARGO_HOME")
             .map(PathBuf::from)
@@ -167,13 +207,27 @@ impl Tools {
                 haproxy,
                 peers,
                 skipped,
+                openssl: which("openssl").map(PathBuf::from),
+                curl: which("curl").map(PathBuf::from),
+                h2load: which("h2load").map(PathBuf::from),
             }),
             _ => anyhow::bail!("the bench needs more tools:\n  {}", missing.join("\n  ")),
         }
     }
 }
 
-/// One thing oha is pointed at.
+/// How a target is loaded, and over what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Client {
+    /// oha, HTTP/1.1 keep-alive, cleartext.
+    Http1,
+    /// oha `--insecure`, HTTP/1.1 keep-alive over TLS.
+    Https1,
+    /// h2load, HTTP/2 over TLS (ALPN `h2`).
+    Http2,
+}
+
+/// One thing a load generator is pointed at.
 #[derive(Debug, Clone)]
 struct Target {
     name: String,
@@ -185,11 +239,23 @@ struct Target {
     headers: Vec<String>,
     /// The process whose CPU and memory are reported.
     pid: Option<u32>,
+    /// What loads it.
+    client: Client,
 }
 
 impl Target {
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, self.path)
+        let scheme = match self.client {
+            Client::Http1 => "http",
+            Client::Https1 | Client::Http2 => "https",
+        };
+        format!("{scheme}://127.0.0.1:{}{}", self.port, self.path)
+    }
+
+    /// The same target loaded by `client`.
+    fn over(mut self, client: Client) -> Self {
+        self.client = client;
+        self
     }
 }
 
@@ -295,17 +361,46 @@ fn run(
         Some((plan, secrets.api_key))
     };
 
+    // The HTTPS groups: their certificate, and which of them run.
+    let (https, h2) = if options.no_tls {
+        println!("skipped the HTTPS groups: --no-tls");
+        (false, false)
+    } else {
+        let https_missing = tools.https_missing();
+        let h2_missing = tools.h2_missing();
+        for (group, missing) in [("HTTPS", &https_missing), ("HTTP/2", &h2_missing)] {
+            if let Some(why) = missing {
+                println!("skipped the {group} group: {why}");
+            }
+        }
+        (https_missing.is_none(), h2_missing.is_none())
+    };
+    let certificate = match (&tools.openssl, https || h2) {
+        (Some(openssl), true) => Some(certificate::make(openssl, &work.join("tls"))?),
+        _ => None,
+    };
+    let tls_listener = |listen: u16| {
+        certificate
+            .as_ref()
+            .map(|certificate| proxies::TlsListener {
+                listen,
+                certificate,
+            })
+    };
+
     let proxy_spec = ProxySpec {
         listen: port(),
         workers: options.workers,
         svc: upstreams.replicas,
         blog: stack.as_ref().map(|(plan, _)| plan.blog_ports),
+        tls: tls_listener(port()),
     };
     let conf = work.join("nginx.conf");
     fs::write(&conf, proxies::proxy_nginx(work, &proxy_spec))?;
     let nginx_pid = children.spawn("nginx", nginx_command(&tools.nginx, &conf))?;
     let haproxy_spec = ProxySpec {
         listen: port(),
+        tls: tls_listener(port()),
         ..proxy_spec
     };
     let conf = work.join("haproxy.cfg");
@@ -321,6 +416,7 @@ fn run(
     for found in &tools.peers {
         let spec = ProxySpec {
             listen: port(),
+            tls: None,
             ..proxy_spec
         };
         let name = slug(found.peer.name());
@@ -362,10 +458,14 @@ fn run(
         workers: options.workers,
         services: vec![svc(false)],
         verification_urls: None,
+        tls: certificate
+            .as_ref()
+            .map(|certificate| (port(), certificate.clone())),
     };
     let keyed = GatewaySpec {
         listen: port(),
         admin: port(),
+        tls: None,
         verification_urls: Some(
             upstreams
                 .replicas
@@ -444,6 +544,49 @@ fn run(
         ),
     ]);
 
+    // The `/svc` proxying again over TLS: the peers with a TLS listener, and the gateway.
+    let tls_rows = [
+        (Peer::Nginx, &proxy_spec.tls, nginx_pid),
+        (Peer::Haproxy, &haproxy_spec.tls, haproxy_pid),
+    ];
+    for (group, client, wanted) in [("https", Client::Https1, https), ("h2", Client::Http2, h2)] {
+        let Some((gateway_tls, _)) = plain.tls.as_ref().filter(|_| wanted) else {
+            continue;
+        };
+        let protocol = if client == Client::Http2 {
+            "h2"
+        } else {
+            "https"
+        };
+        for (peer, tls, pid) in &tls_rows {
+            let Some(tls) = tls else { continue };
+            targets.push(
+                target(
+                    &format!("{} {protocol}", peer.name()),
+                    group,
+                    Role::Peer(*peer),
+                    tls.listen,
+                    "/svc/ping",
+                    None,
+                    Some(*pid),
+                )
+                .over(client),
+            );
+        }
+        targets.push(
+            target(
+                &format!("gateway {protocol}"),
+                group,
+                Role::Measured,
+                *gateway_tls,
+                "/svc/ping",
+                None,
+                Some(plain_pid),
+            )
+            .over(client),
+        );
+    }
+
     if let Some((plan, api_key)) = &stack {
         let blog = GatewaySpec {
             listen: port(),
@@ -459,6 +602,7 @@ fn run(
                     .map(|p| format!("http://127.0.0.1:{p}/verify/apikey"))
                     .to_vec(),
             ),
+            tls: None,
         };
         let blog_file = write_gateway_config(work, "gateway-blog", &blog)?;
         let blog_pid = children.spawn("gateway-blog", gateway_command(&blog_file))?;
@@ -500,18 +644,54 @@ fn run(
             .iter()
             .filter_map(|header| header.split_once(": "))
             .collect();
+        let over = match target.client {
+            Client::Http1 => "",
+            Client::Https1 => " over HTTPS/1.1",
+            Client::Http2 => " over HTTP/2",
+        };
         children.wait_for(
-            &format!("{} to answer 200 on {}", target.name, target.url()),
-            || http::get_ok(target.port, &target.path, &headers),
+            &format!("{} to answer 200 on {}{over}", target.name, target.url()),
+            || match (target.client, &tools.curl) {
+                (Client::Http1, _) | (_, None) => http::get_ok(target.port, &target.path, &headers),
+                (client, Some(curl)) => {
+                    http::curl_get_ok(curl, &target.url(), client == Client::Http2)
+                }
+            },
         )?;
     }
 
     let ticks = procstat::ticks_per_second();
-    let load = |target: &Target, duration: Duration| oha::Load {
-        url: target.url(),
-        headers: target.headers.clone(),
-        duration,
-        connections: options.connections,
+    let load = |target: &Target, duration: Duration, out: &Path, tick: &mut dyn FnMut()| {
+        let url = target.url();
+        let headers = target.headers.clone();
+        match (target.client, &tools.h2load) {
+            (Client::Http2, Some(h2load)) => h2load::run(
+                h2load,
+                &h2load::Load {
+                    url,
+                    headers,
+                    duration,
+                    concurrency: options.connections,
+                },
+                out,
+                stop,
+                tick,
+            ),
+            (Client::Http2, None) => anyhow::bail!("BUG: an HTTP/2 target without h2load"),
+            (client, _) => oha::run(
+                &tools.oha,
+                &oha::Load {
+                    url,
+                    headers,
+                    duration,
+                    connections: options.connections,
+                    insecure: client == Client::Https1,
+                },
+                out,
+                stop,
+                tick,
+            ),
+        }
     };
     println!(
         "\nwarm-up: {} s per target ({} targets)…",
@@ -522,7 +702,7 @@ fn run(
         let out = work
             .join("oha")
             .join(format!("warmup-{}", slug(&target.name)));
-        oha::run(&tools.oha, &load(target, WARM_UP), &out, stop, || {})?;
+        load(target, WARM_UP, &out, &mut || {})?;
     }
 
     let mut rows: Vec<Row> = targets
@@ -552,17 +732,11 @@ fn run(
                 .join("oha")
                 .join(format!("r{}-{}", round + 1, slug(&target.name)));
             let mut meter = target.pid.map(|pid| procstat::Meter::start(pid, ticks));
-            let measurement = oha::run(
-                &tools.oha,
-                &load(target, options.duration),
-                &out,
-                stop,
-                || {
-                    if let Some(meter) = meter.as_mut() {
-                        meter.sample();
-                    }
-                },
-            )?;
+            let measurement = load(target, options.duration, &out, &mut || {
+                if let Some(meter) = meter.as_mut() {
+                    meter.sample();
+                }
+            })?;
             if let Some((name, status)) = children.exited() {
                 anyhow::bail!(
                     "{name} exited ({status}) during the run; see {}",
@@ -628,10 +802,15 @@ fn run(
         &png,
     )
     .map(|()| png.clone());
+    let tls_groups: Vec<&str> = ["https", "h2"]
+        .into_iter()
+        .filter(|group| rows.iter().any(|row| row.group == *group))
+        .collect();
     let document = results_document(
         &date,
         options,
         tools,
+        &tls_groups,
         &table,
         &reload,
         chart.is_ok().then(|| format!("{stem}.png")),
@@ -660,6 +839,7 @@ fn target(
             .map(|key| vec![format!("x-api-key: {key}")])
             .unwrap_or_default(),
         pid,
+        client: Client::Http1,
     }
 }
 
@@ -822,6 +1002,7 @@ fn reload_under_load(
         headers: Vec::new(),
         duration,
         connections: options.connections,
+        insecure: false,
     };
     let out = work.join("oha").join("reload");
     let measurement = std::thread::scope(|scope| {
@@ -838,7 +1019,7 @@ fn reload_under_load(
             }
             Ok(RELOAD_REWRITES)
         });
-        let measurement = oha::run(&tools.oha, &load, &out, stop, || {});
+        let measurement = oha::run(&tools.oha, &load, &out, stop, &mut || {});
         let rewrites = writer
             .join()
             .map_err(|_| anyhow::anyhow!("BUG: the config writer panicked"))?;
@@ -1015,6 +1196,14 @@ fn machine_facts(tools: &Tools) -> Vec<(&'static str, String)> {
             .iter()
             .map(|found| (found.peer.name(), peers::version(found))),
     );
+    for (name, tool, args) in [
+        ("h2load", &tools.h2load, &["--version"][..]),
+        ("OpenSSL", &tools.openssl, &["version"][..]),
+    ] {
+        if let Some(tool) = tool {
+            facts.push((name, version_of(tool, args)));
+        }
+    }
     facts.extend([
         ("oha", version_of(&tools.oha, &["--version"])),
         ("rustc", version_of(Path::new("rustc"), &["-V"])),
@@ -1027,19 +1216,21 @@ fn results_document(
     date: &str,
     options: &BenchOptions,
     tools: &Tools,
+    tls_groups: &[&str],
     table: &str,
     reload: &ReloadOutcome,
     chart: Option<String>,
 ) -> String {
     let mut doc = format!("# Benchmark {date}\n\n");
     doc.push_str(&format!(
-        "`cargo xtask bench --workers {} --rounds {} --duration {}s --connections {}{}{}`\n\n",
+        "`cargo xtask bench --workers {} --rounds {} --duration {}s --connections {}{}{}{}`\n\n",
         options.workers,
         options.rounds,
         options.duration.as_secs_f64(),
         options.connections,
         if options.quick { " --quick" } else { "" },
         if options.no_blog { " --no-blog" } else { "" },
+        if options.no_tls { " --no-tls" } else { "" },
     ));
     if let Some(chart) = chart {
         doc.push_str(&format!(
@@ -1108,6 +1299,38 @@ fn results_document(
          global `apikey-auth-plugin` verifying against the upstream nginx (verdicts cached 30 s), \
          requests carry `x-api-key`. Log level warn.\n",
     );
+    if tls_groups.contains(&"https") {
+        doc.push_str(&format!(
+            "- https group: the `/svc` proxying of the first group over TLS 1.3 on a second listener \
+             of the same processes (nginx `listen ... ssl http2` with `ssl_protocols TLSv1.3`, HAProxy \
+             `bind ... ssl crt ... alpn h2,http/1.1 ssl-min-ver TLSv1.3`, the gateway's \
+             `_gateway.proxy_listen_tls` with the certificate inline in `certificates`), one \
+             self-signed ECDSA P-256 certificate made by `openssl req` for the run and served by all \
+             three, all three on Debian's OpenSSL; the cipher suite is the client's choice among \
+             OpenSSL's TLS 1.3 defaults, the same for all. Loaded with `oha --insecure -z {:.0}s -c {}` \
+             (HTTP/1.1 keep-alive: handshakes only when a connection opens).\n",
+            options.duration.as_secs_f64(),
+            options.connections,
+        ));
+    }
+    if tls_groups.contains(&"h2") {
+        doc.push_str(&format!(
+            "- h2 group: the same TLS listeners over HTTP/2 (ALPN `h2`), loaded with `h2load -D {:.0} \
+             -c {} -m {}` ({} streams in flight, as many as the other groups' connections); p50 and \
+             p99 from h2load's per-request log. The gateway speaks HTTP/1.1 to the upstreams, as nginx \
+             and HAProxy do here.\n",
+            options.duration.as_secs_f64(),
+            h2load::Load {
+                url: String::new(),
+                headers: Vec::new(),
+                duration: options.duration,
+                concurrency: options.connections,
+            }
+            .connections(),
+            h2load::STREAMS_PER_CONNECTION,
+            options.connections,
+        ));
+    }
     if !options.no_blog {
         doc.push_str(&format!(
             "- blog group: `GET /blog{BLOG_PATH}` (one published blog) through every peer proxy and the \
@@ -1180,6 +1403,7 @@ mod tests {
             quick: false,
             no_build: true,
             no_blog: false,
+            no_tls: false,
         };
         assert_eq!(results_stem("2026-11-24", &options), "2026-11-24");
         let two = BenchOptions {

@@ -27,6 +27,8 @@ pub struct Load {
     pub duration: Duration,
     /// Concurrent connections (HTTP/1.1 keepalive).
     pub connections: usize,
+    /// `https://` with any certificate accepted (the bench's own, self-signed).
+    pub insecure: bool,
 }
 
 /// The numbers taken from one oha run.
@@ -107,7 +109,7 @@ pub fn run(
     load: &Load,
     out: &Path,
     stop: &AtomicBool,
-    mut tick: impl FnMut(),
+    tick: &mut dyn FnMut(),
 ) -> anyhow::Result<Measurement> {
     let json_path = out.with_extension("json");
     let err_path = out.with_extension("err");
@@ -118,6 +120,9 @@ pub fn run(
         .arg(format!("{}ms", load.duration.as_millis()))
         .arg("-c")
         .arg(load.connections.to_string());
+    if load.insecure {
+        command.arg("--insecure");
+    }
     for header in &load.headers {
         command.arg("-H").arg(header);
     }

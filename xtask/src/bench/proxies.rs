@@ -5,6 +5,8 @@
 
 use std::{fmt::Write as _, path::Path};
 
+use super::certificate::BenchCertificate;
+
 /// Ports of the upstream nginx.
 #[derive(Debug, Clone, Copy)]
 pub struct UpstreamPorts {
@@ -54,9 +56,18 @@ pub fn upstream_nginx(dir: &Path, ports: UpstreamPorts) -> String {
     conf
 }
 
+/// A TLS listener of a proxy: HTTP/2 and HTTP/1.1 by ALPN, TLS 1.3, the bench certificate.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsListener<'a> {
+    /// Its port on 127.0.0.1.
+    pub listen: u16,
+    /// What it serves.
+    pub certificate: &'a BenchCertificate,
+}
+
 /// What a proxy in front of the upstreams serves.
 #[derive(Debug, Clone, Copy)]
-pub struct ProxySpec {
+pub struct ProxySpec<'a> {
     /// The proxy's own port on 127.0.0.1.
     pub listen: u16,
     /// nginx `worker_processes`, HAProxy `nbthread`, Envoy `--concurrency`, Traefik and Caddy
@@ -66,6 +77,8 @@ pub struct ProxySpec {
     pub svc: [u16; 2],
     /// `/blog/*` goes to these (the blog replicas), prefix stripped; absent without the stack.
     pub blog: Option<[u16; 2]>,
+    /// The same routes over TLS too (nginx and HAProxy only; the HTTPS groups).
+    pub tls: Option<TlsListener<'a>>,
 }
 
 /// nginx as a reverse proxy: round robin over each pool, 64 idle upstream connections kept.
@@ -92,6 +105,16 @@ pub fn proxy_nginx(dir: &Path, spec: &ProxySpec) -> String {
         "    server {{\n        listen 127.0.0.1:{};",
         spec.listen
     );
+    if let Some(tls) = spec.tls {
+        let _ = write!(
+            conf,
+            "        listen 127.0.0.1:{} ssl http2;\n        ssl_certificate {};\n        \
+             ssl_certificate_key {};\n        ssl_protocols TLSv1.3;\n",
+            tls.listen,
+            tls.certificate.cert.display(),
+            tls.certificate.key.display()
+        );
+    }
     for (name, ports) in pools {
         if ports.is_none() {
             continue;
@@ -118,6 +141,14 @@ pub fn proxy_haproxy(spec: &ProxySpec) -> String {
          frontend proxy\n    bind 127.0.0.1:{}\n",
         spec.workers, spec.listen
     );
+    if let Some(tls) = spec.tls {
+        let _ = writeln!(
+            conf,
+            "    bind 127.0.0.1:{} ssl crt {} alpn h2,http/1.1 ssl-min-ver TLSv1.3",
+            tls.listen,
+            tls.certificate.combined.display()
+        );
+    }
     if spec.blog.is_some() {
         conf.push_str("    use_backend blog if { path /blog } || { path_beg /blog/ }\n");
     }
@@ -268,6 +299,15 @@ pub struct GatewaySpec {
     pub services: Vec<GatewayService>,
     /// With the global `apikey-auth-plugin`, verifying keys at these URLs.
     pub verification_urls: Option<Vec<String>>,
+    /// A TLS listener on this port (`_gateway.proxy_listen_tls`) serving the certificate.
+    pub tls: Option<(u16, BenchCertificate)>,
+}
+
+/// `pem` as a YAML block scalar's lines at `indent` spaces.
+fn indented(pem: &str, indent: usize) -> String {
+    pem.lines()
+        .map(|line| format!("{:indent$}{line}\n", ""))
+        .collect()
 }
 
 /// The gateway's Kong-format file for `spec`.
@@ -279,6 +319,18 @@ pub fn gateway_yaml(spec: &GatewaySpec) -> String {
          admin_listen: \"127.0.0.1:{}\"\n  threads: {}\n  access_log: \"off\"\nservices:\n",
         spec.listen, spec.admin, spec.workers
     );
+    if let Some((port, certificate)) = &spec.tls {
+        let at = yaml.find("services:\n").expect("BUG: written above");
+        yaml.insert_str(
+            at,
+            &format!(
+                "  proxy_listen_tls: \"127.0.0.1:{port}\"\ncertificates:\n  - id: bench\n    \
+                 cert: |\n{}    key: |\n{}",
+                indented(&certificate.cert_pem, 6),
+                indented(&certificate.key_pem, 6)
+            ),
+        );
+    }
     for service in &spec.services {
         let name = service.name;
         let _ = write!(
@@ -319,13 +371,52 @@ pub fn gateway_yaml(spec: &GatewaySpec) -> String {
 mod tests {
     use super::*;
 
-    fn spec(blog: Option<[u16; 2]>) -> ProxySpec {
+    fn spec(blog: Option<[u16; 2]>) -> ProxySpec<'static> {
         ProxySpec {
             listen: 9300,
             workers: 2,
             svc: [9201, 9202],
             blog,
+            tls: None,
         }
+    }
+
+    fn certificate() -> BenchCertificate {
+        BenchCertificate {
+            cert: "/tmp/b/tls/cert.pem".into(),
+            key: "/tmp/b/tls/key.pem".into(),
+            combined: "/tmp/b/tls/combined.pem".into(),
+            cert_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+            key_pem: "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n".into(),
+        }
+    }
+
+    #[test]
+    fn nginx_and_haproxy_serve_the_same_routes_over_tls_1_3_with_h2() {
+        let certificate = certificate();
+        let mut spec = spec(None);
+        spec.tls = Some(TlsListener {
+            listen: 9443,
+            certificate: &certificate,
+        });
+        let nginx = proxy_nginx(Path::new("/tmp/b"), &spec);
+        assert!(
+            nginx.contains(
+                "        listen 127.0.0.1:9300;\n        listen 127.0.0.1:9443 ssl http2;\n        \
+                 ssl_certificate /tmp/b/tls/cert.pem;\n        ssl_certificate_key /tmp/b/tls/key.pem;\n        \
+                 ssl_protocols TLSv1.3;\n        location /svc/"
+            ),
+            "{nginx}"
+        );
+        let haproxy = proxy_haproxy(&spec);
+        assert!(
+            haproxy.contains(
+                "    bind 127.0.0.1:9300\n    bind 127.0.0.1:9443 ssl crt /tmp/b/tls/combined.pem \
+                 alpn h2,http/1.1 ssl-min-ver TLSv1.3\n"
+            ),
+            "{haproxy}"
+        );
+        assert!(!proxy_nginx(Path::new("/tmp/b"), &self::spec(None)).contains("ssl"));
     }
 
     #[test]
@@ -456,6 +547,7 @@ mod tests {
                 extra_route: Some("/extra"),
             }],
             verification_urls: None,
+            tls: None,
         };
         let plain = gateway_yaml(&spec);
         assert!(
@@ -472,11 +564,26 @@ mod tests {
             "{plain}"
         );
         assert!(!plain.contains("plugins"), "{plain}");
+        assert!(!plain.contains("certificates"), "{plain}");
         spec.verification_urls = Some(vec!["http://127.0.0.1:9201/verify/apikey".into()]);
         let keyed = gateway_yaml(&spec);
         assert!(
             keyed.ends_with("verification_urls:\n        - http://127.0.0.1:9201/verify/apikey\n"),
             "{keyed}"
+        );
+        spec.tls = Some((9443, certificate()));
+        let tls = gateway_yaml(&spec);
+        assert!(
+            tls.contains(
+                "  proxy_listen_tls: \"127.0.0.1:9443\"\ncertificates:\n  - id: bench\n    cert: |\n      \
+                 -----BEGIN CERTIFICATE-----\n      MIIB\n      -----END CERTIFICATE-----\n    key: |\n      \
+                 -----BEGIN PRIVATE KEY-----\n"
+            ),
+            "{tls}"
+        );
+        assert!(
+            tls.contains("-----END PRIVATE KEY-----\nservices:\n"),
+            "{tls}"
         );
     }
 }
