@@ -35,7 +35,15 @@ struct Pair {
 /// A self-signed P-256 certificate for `common_name` with `names` as DNS SANs.
 fn self_signed(common_name: &str, names: &[&str]) -> Pair {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    self_signed_with(
+        common_name,
+        names,
+        PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap(),
+    )
+}
+
+/// A self-signed certificate for `common_name` with `names` as DNS SANs, on `key`.
+fn self_signed_with(common_name: &str, names: &[&str], key: PKey<openssl::pkey::Private>) -> Pair {
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_nid(Nid::COMMONNAME, common_name)
         .unwrap();
@@ -794,6 +802,36 @@ async fn s_client(port: u16, args: &[&str]) -> String {
         .expect("s_client ended within 10 s")
         .unwrap();
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cert_alt_serves_ecdsa_and_rsa_clients_each_the_key_type_they_accept() {
+    let upstream = Upstream::start("a").await;
+    let rsa = self_signed_with(
+        "localhost rsa",
+        &["localhost"],
+        PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap(),
+    );
+    let ecdsa = self_signed("localhost ecdsa", &["localhost"]);
+    let entry = format!(
+        "{}    cert_alt: |\n{}    key_alt: |\n{}",
+        certificate("both", &rsa, &["localhost"]),
+        block(&ecdsa.cert, 6),
+        block(&ecdsa.key, 6)
+    );
+    let (_gateway, port) = start_with_tls(&config(&upstream, &[entry]));
+    for (sigalgs, expected) in [
+        ("rsa_pss_rsae_sha256", "CN = localhost rsa"),
+        ("ecdsa_secp256r1_sha256", "CN = localhost ecdsa"),
+    ] {
+        let output = s_client(port, &["-sigalgs", sigalgs]).await;
+        let subject = output
+            .lines()
+            .find(|line| line.starts_with("subject="))
+            .unwrap_or_else(|| panic!("no certificate with {sigalgs}:\n{output}"));
+        assert!(subject.ends_with(expected), "{sigalgs}: {subject}");
+        assert!(output.contains("HTTP/1.1 200"), "{sigalgs}:\n{output}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
