@@ -120,8 +120,9 @@ pub fn run(
     let log_path = out.with_extension("log");
     let mut command = Command::new(h2load);
     command
+        // h2load takes whole seconds only.
         .arg("-D")
-        .arg(format!("{:.3}", load.duration.as_secs_f64()))
+        .arg(load.duration.as_secs_f64().round().max(1.0).to_string())
         .arg("-c")
         .arg(load.connections().to_string())
         .arg("-m")
@@ -135,7 +136,7 @@ pub fn run(
     let mut child = command
         .stdin(Stdio::null())
         .stdout(fs::File::create(&text_path)?)
-        .stderr(Stdio::null())
+        .stderr(fs::File::create(out.with_extension("err"))?)
         .spawn()
         .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", h2load.display()))?;
     let status = loop {
@@ -153,9 +154,12 @@ pub fn run(
     let text = fs::read_to_string(&text_path)?;
     anyhow::ensure!(
         status.success(),
-        "h2load failed ({status}) on {}: {}",
+        "h2load failed ({status}) on {}: {} {}",
         load.url,
-        text.trim()
+        text.trim(),
+        fs::read_to_string(out.with_extension("err"))
+            .unwrap_or_default()
+            .trim()
     );
     let summary = parse_summary(&text)
         .map_err(|err| anyhow::anyhow!("{err} (output: {})", text_path.display()))?;
