@@ -524,6 +524,18 @@ fn issue(
     (builder.build(), key)
 }
 
+/// A client CA and the gateway's client certificate issued by it (common name `the gateway`).
+fn client_identity() -> (X509, X509, PKey<openssl::pkey::Private>) {
+    let (client_ca, client_ca_key) = issue("client CA", &[], None, true);
+    let (client, client_key) = issue(
+        "the gateway",
+        &[],
+        Some((&client_ca, &client_ca_key)),
+        false,
+    );
+    (client_ca, client, client_key)
+}
+
 fn pem(cert: &X509) -> String {
     String::from_utf8(cert.to_pem().unwrap()).unwrap()
 }
@@ -599,13 +611,7 @@ async fn https_upstream(
 async fn https_upstreams_are_verified_against_their_ca_certificates_and_get_client_certificates() {
     let (ca, ca_key) = issue("test CA", &[], None, true);
     let (server, server_key) = issue("localhost", &["localhost"], Some((&ca, &ca_key)), false);
-    let (client_ca, client_ca_key) = issue("client CA", &[], None, true);
-    let (client, client_key) = issue(
-        "the gateway",
-        &[],
-        Some((&client_ca, &client_ca_key)),
-        false,
-    );
+    let (client_ca, client, client_key) = client_identity();
     let (open, _) = https_upstream(&server, &server_key, None).await;
     let (mutual, _) = https_upstream(&server, &server_key, Some(&client_ca)).await;
 
@@ -683,13 +689,7 @@ async fn https_probes_verify_targets_against_their_services_cas_and_send_client_
         Some((&other_ca, &other_ca_key)),
         false,
     );
-    let (client_ca, client_ca_key) = issue("client CA", &[], None, true);
-    let (client, client_key) = issue(
-        "the gateway",
-        &[],
-        Some((&client_ca, &client_ca_key)),
-        false,
-    );
+    let (client_ca, client, client_key) = client_identity();
     let (trusted, trusted_answers) = https_upstream(&server, &server_key, None).await;
     let (untrusted, _) = https_upstream(&stranger, &stranger_key, None).await;
     let (unverified, unverified_answers) = https_upstream(&stranger, &stranger_key, None).await;

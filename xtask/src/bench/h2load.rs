@@ -6,7 +6,7 @@ use std::{
     fs,
     path::Path,
     process::{Command, Stdio},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::AtomicBool,
     time::Duration,
 };
 
@@ -139,18 +139,7 @@ pub fn run(
         .stderr(fs::File::create(out.with_extension("err"))?)
         .spawn()
         .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", h2load.display()))?;
-    let status = loop {
-        if stop.load(Ordering::SeqCst) {
-            let _ = child.kill();
-            let _ = child.wait();
-            anyhow::bail!("interrupted");
-        }
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        tick();
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = super::wait_for_load(&mut child, stop, tick)?;
     let text = fs::read_to_string(&text_path)?;
     anyhow::ensure!(
         status.success(),

@@ -843,6 +843,27 @@ fn target(
     }
 }
 
+/// Waits for a load generator's `child` to end, calling `tick` every 100 ms (to sample the process
+/// under test); kills it and returns an error when `stop` is set (Ctrl-C).
+fn wait_for_load(
+    child: &mut std::process::Child,
+    stop: &AtomicBool,
+    tick: &mut dyn FnMut(),
+) -> anyhow::Result<std::process::ExitStatus> {
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("interrupted");
+        }
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        tick();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// `count` distinct free ports on 127.0.0.1 (all held while picking, then released).
 fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
     let listeners = (0..count)

@@ -4,7 +4,7 @@ use std::{
     fs,
     path::Path,
     process::{Command, Stdio},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::AtomicBool,
     time::Duration,
 };
 
@@ -133,18 +133,7 @@ pub fn run(
         .stderr(fs::File::create(&err_path)?)
         .spawn()
         .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", oha.display()))?;
-    let status = loop {
-        if stop.load(Ordering::SeqCst) {
-            let _ = child.kill();
-            let _ = child.wait();
-            anyhow::bail!("interrupted");
-        }
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        tick();
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = super::wait_for_load(&mut child, stop, tick)?;
     anyhow::ensure!(
         status.success(),
         "oha failed ({status}) on {}: {}",
