@@ -8,6 +8,9 @@
 //! # Layout
 //! - [`cli`]: command line (`run`, `check`).
 //! - [`config`]: the file format (`raw`), validation with paths and lines, the validated `model`.
+//! - [`validator`]: the problem collector the config and each plugin's config parser write to.
+//! - [`address`]: host, port and URL syntax.
+//! - [`secret`]: keys and passwords from the file, redacted in `Debug`.
 //! - [`router`]: Kong's route matching, path normalisation and upstream path rules; pure.
 //! - [`balancer`]: smooth weighted round robin, least connections, consistent hashing; pure.
 //! - [`metrics`]: Prometheus metrics under Kong's names.
@@ -27,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access_log;
+pub mod address;
 pub mod admin;
 pub mod balancer;
 pub mod cli;
@@ -40,5 +44,7 @@ pub mod reload;
 pub mod responses;
 pub mod router;
 pub mod runtime;
+pub mod secret;
 pub mod server;
 pub mod tls;
+pub mod validator;

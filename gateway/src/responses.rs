@@ -1,12 +1,15 @@
 //! The gateway's own answers, with Kong's status codes and bodies (spec gateway.md section 3), and
-//! the per-request id (`X-Kong-Request-Id`, 32 hex characters).
+//! the per-request id (`X-Kong-Request-Id`, 32 hex characters), and [`LocalResponse`], the shape of
+//! every answer the gateway writes itself (its errors and the plugins' exits).
 
 use bytes::Bytes;
-
-use crate::plugins::LocalResponse;
+use http::{HeaderName, HeaderValue};
 
 /// `Content-Type` of every gateway-generated body.
 pub const JSON: &str = "application/json; charset=utf-8";
+
+/// Kong's message for an over-sized request (`request-size-limiting`'s 413).
+pub const SIZE_LIMIT_MESSAGE: &str = "Request size limit exceeded";
 
 /// The request-id header, on every response and on the upstream request.
 pub const REQUEST_ID_HEADER: &str = "x-kong-request-id";
@@ -42,6 +45,56 @@ impl RequestId {
 impl std::fmt::Debug for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A response the gateway writes itself.
+#[derive(Debug, Clone)]
+pub struct LocalResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Body bytes.
+    pub body: Bytes,
+    /// `Content-Type`, if there is a body to describe.
+    pub content_type: Option<&'static str>,
+    /// Extra headers (`WWW-Authenticate`, `Retry-After`, CORS preflight headers, ...), applied
+    /// after the request's [`Effects`].
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl LocalResponse {
+    /// A JSON response.
+    pub fn json(status: u16, body: Bytes) -> Self {
+        Self {
+            status,
+            body,
+            content_type: Some(JSON),
+            headers: Vec::new(),
+        }
+    }
+
+    /// An empty response (a CORS preflight answer).
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            body: Bytes::new(),
+            content_type: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// The value of header `name`, if set (tests).
+    pub fn header(&self, name: &str) -> Option<&HeaderValue> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value)
     }
 }
 
@@ -95,7 +148,7 @@ impl GatewayError {
             Self::RequestTimeout => (408, "Request timeout"),
             Self::MethodNotAllowed => (405, "Method not allowed"),
             Self::Internal => (500, "An unexpected error occurred"),
-            Self::PayloadTooLarge => (413, crate::plugins::request_size::SIZE_LIMIT_MESSAGE),
+            Self::PayloadTooLarge => (413, SIZE_LIMIT_MESSAGE),
         }
     }
 

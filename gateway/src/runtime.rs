@@ -24,23 +24,14 @@ use crate::{
     balancer::{Algorithm, BalancedTarget, Balancer, TargetState},
     config::{
         Config,
-        model::{
-            HashOn, Healthchecks, PluginConfig, PluginScope, Route, Service, ServiceTarget,
-            url_host,
-        },
+        model::{HashOn, Healthchecks, PluginScope, Route, Service, ServiceTarget, url_host},
         validate::route_spec,
     },
     health,
     metrics::{RouteMetrics, metrics},
     plugins::{
-        PluginChain, PluginInstance,
-        api_key::ApiKeyAuth,
-        correlation_id::CorrelationId,
-        cors::Cors,
-        ip_restriction::IpRestriction,
-        key_auth::{Credentials, KeyAuth},
-        rate_limiting::{InstanceScope, RateLimiting},
-        request_size::RequestSizeLimiting,
+        BuildContext, PluginChain, PluginInstance,
+        credentials::{ConsumerRecord, Credentials},
     },
     router::{RouteMatch, RouteTable},
     tls::{self, CertificateStore, UpstreamTlsRuntime},
@@ -61,9 +52,9 @@ pub struct Runtime {
     pub route_plugins: Vec<PluginChain>,
     /// Upstreams by name (admin API, health checks).
     pub upstreams: Vec<Arc<UpstreamRuntime>>,
-    /// Every `rate-limiting` instance, so that the next snapshot can keep the counters of the
-    /// ones whose config and scope did not change.
-    rate_limiters: Vec<Arc<RateLimiting>>,
+    /// Every plugin instance, so that the next snapshot can keep the ones that keep their state
+    /// (rate-limiting counters) when their config and scope did not change.
+    plugins: Vec<PluginInstance>,
     /// Per route: its latency histograms.
     pub route_metrics: Vec<RouteMetrics>,
     /// Every name lookup the build made, in [`resolve_names`] order (periodic re-resolution
@@ -289,47 +280,25 @@ impl Runtime {
             RouteTable::build(&[]).expect("BUG: an empty route table always builds")
         });
 
-        let credentials = Arc::new(Credentials::build(&config));
-        let previous_limiters = previous.map_or(&[][..], |previous| &previous.rate_limiters[..]);
-        let mut rate_limiters = Vec::new();
+        let credentials = Arc::new(credentials(&config));
+        let previous_plugins = previous.map_or(&[][..], |previous| &previous.plugins[..]);
         let instances: Vec<(PluginScope, PluginInstance)> = config
             .plugins
             .iter()
             .map(|plugin| {
-                let instance = match &plugin.config {
-                    PluginConfig::CorrelationId(settings) => PluginInstance::CorrelationId(
-                        Arc::new(CorrelationId::new(settings.clone())),
-                    ),
-                    PluginConfig::Cors(settings) => {
-                        PluginInstance::Cors(Arc::new(Cors::new(settings.clone())))
+                let (route, service) = match plugin.scope {
+                    PluginScope::Global => (None, None),
+                    PluginScope::Service(index) => {
+                        (None, Some(config.services[index].name.as_str()))
                     }
-                    PluginConfig::KeyAuth(settings) => PluginInstance::KeyAuth(Arc::new(
-                        KeyAuth::new(settings.clone(), credentials.clone()),
-                    )),
-                    PluginConfig::ApiKeyAuth(settings) => {
-                        PluginInstance::ApiKeyAuth(Arc::new(ApiKeyAuth::new(settings.clone())))
-                    }
-                    PluginConfig::IpRestriction(settings) => PluginInstance::IpRestriction(
-                        Arc::new(IpRestriction::new(settings.clone())),
-                    ),
-                    PluginConfig::RequestSizeLimiting(settings) => {
-                        PluginInstance::RequestSizeLimiting(Arc::new(RequestSizeLimiting::new(
-                            settings.clone(),
-                        )))
-                    }
-                    PluginConfig::RateLimiting(settings) => {
-                        let scope = instance_scope(plugin.scope, &config);
-                        let limiter = previous_limiters
-                            .iter()
-                            .find(|kept| kept.is_same(settings, &scope))
-                            .cloned()
-                            .unwrap_or_else(|| {
-                                Arc::new(RateLimiting::new(settings.clone(), scope))
-                            });
-                        rate_limiters.push(limiter.clone());
-                        PluginInstance::RateLimiting(limiter)
-                    }
+                    PluginScope::Route(index) => (Some(config.routes[index].name.as_str()), None),
                 };
+                let context = BuildContext {
+                    credentials: &credentials,
+                    route,
+                    service,
+                };
+                let instance = PluginInstance::build(&plugin.config, &context, previous_plugins);
                 (plugin.scope, instance)
             })
             .collect();
@@ -371,7 +340,10 @@ impl Runtime {
             upstreams,
             route_metrics,
             resolved,
-            rate_limiters,
+            plugins: instances
+                .into_iter()
+                .map(|(_, instance)| instance)
+                .collect(),
         }
     }
 
@@ -393,22 +365,27 @@ impl Runtime {
     }
 }
 
-/// A plugin scope by name (indices change between configs, names identify).
-fn instance_scope(scope: PluginScope, config: &Config) -> InstanceScope {
-    match scope {
-        PluginScope::Global => InstanceScope {
-            route: None,
-            service: None,
-        },
-        PluginScope::Service(index) => InstanceScope {
-            route: None,
-            service: Some(config.services[index].name.clone()),
-        },
-        PluginScope::Route(index) => InstanceScope {
-            route: Some(config.routes[index].name.clone()),
-            service: None,
-        },
-    }
+/// The consumers and key-auth credentials of `config`, as the plugins use them.
+pub(crate) fn credentials(config: &Config) -> Credentials {
+    let consumers = config
+        .consumers
+        .iter()
+        .map(|consumer| {
+            ConsumerRecord::new(
+                &consumer.id,
+                consumer.username.clone(),
+                consumer.custom_id.clone(),
+            )
+        })
+        .collect();
+    let keys = config.keyauth_credentials.iter().map(|credential| {
+        (
+            credential.key.expose(),
+            credential.id.as_str(),
+            credential.consumer,
+        )
+    });
+    Credentials::new(consumers, keys)
 }
 
 fn route_enabled(route: &Route, config: &Config) -> bool {

@@ -196,7 +196,7 @@ async fn node_info(State(admin): State<AdminState>) -> Response {
         "hostname": hostname,
         "node_id": admin.node_id,
         "plugins": {
-            "available_on_server": config::model::PLUGIN_NAMES,
+            "available_on_server": crate::plugins::PLUGIN_NAMES,
             "enabled_in_cluster": enabled,
         },
         "configuration": {

@@ -11,8 +11,9 @@ use uuid::Uuid;
 use super::{
     model::{Consumer, KeyAuthCredential, Secret},
     raw::{RawConsumer, RawKeyAuthCredential},
-    validate::{Validator, lookup},
+    validate::lookup,
 };
+use crate::validator::Validator;
 
 /// Namespace of the ids derived for consumers and credentials that have none in the file, so that
 /// the same file always yields the same ids (Kong derives its DB-less ids the same way).

@@ -3,7 +3,7 @@
 //!
 //! - [`raw`]: serde types mirroring Kong's file format.
 //! - [`validate`]: defaults, references, ranges; collects every error.
-//! - `plugins`: each plugin's `config` block (part of validation).
+//! - each plugin's `config` block is read by the plugin's own module (`crate::plugins`).
 //! - `consumers`: consumers and their key-auth credentials (part of validation).
 //! - [`tls`]: certificates and SNIs (part of validation; PEM parsing shared with the listener).
 //! - [`model`]: the validated config.
@@ -16,37 +16,12 @@ mod consumers;
 pub mod healthchecks;
 pub mod locate;
 pub mod model;
-mod plugins;
 pub mod raw;
 pub mod tls;
 pub mod validate;
 
+pub use crate::{secret::Secret, validator::ConfigError};
 pub use model::Config;
-
-/// One problem in a config file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ConfigError {
-    /// Where: `services[1].routes[0].paths[0]` (empty for the whole document).
-    pub path: String,
-    /// 1-based line in the file, when known.
-    pub line: Option<usize>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "(document)"
-        } else {
-            &self.path
-        };
-        match self.line {
-            Some(line) => write!(f, "line {line}: {path}: {}", self.message),
-            None => write!(f, "{path}: {}", self.message),
-        }
-    }
-}
 
 /// Every problem found in one config file.
 #[derive(Debug, Clone, PartialEq, Eq)]

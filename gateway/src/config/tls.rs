@@ -17,8 +17,9 @@ use super::{
     ConfigError,
     model::{Certificate, Secret, UpstreamTls},
     raw::{RawCaCertificate, RawCertificate, RawService, RawSni},
-    validate::{TlsReferences, Validator},
+    validate::TlsReferences,
 };
+use crate::validator::Validator;
 
 /// Namespace of the ids derived for certificates that have none in the file.
 const ID_NAMESPACE: Uuid = Uuid::from_u128(0x0b5c_7f3e_91a2_4e8d_b6c1_5d2e_7a90_c3f4);

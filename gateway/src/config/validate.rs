@@ -7,7 +7,6 @@ use std::{
     time::Duration,
 };
 
-use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
 use super::{
@@ -24,7 +23,10 @@ use super::{
 };
 use crate::{
     access_log::Destination,
+    address::{is_hostname, parse_url, split_host_port},
+    plugins::{PLUGIN_NAMES, ParseContext, PluginConfig},
     router::{RouteSpec, RouteTable},
+    validator::Validator,
 };
 
 /// Kong's default for connect/read/write timeouts.
@@ -55,17 +57,6 @@ pub fn validate(value: Value) -> Result<Config, Vec<ConfigError>> {
     }
 }
 
-/// Collects the problems of one document while converting it (also used by `plugins` and
-/// `consumers`, which add their own `impl Validator` blocks).
-#[derive(Default)]
-pub(super) struct Validator {
-    /// Every problem so far.
-    pub(super) errors: Vec<ConfigError>,
-    /// What is valid but probably not meant.
-    pub(super) warnings: Vec<ConfigError>,
-    format_version: String,
-}
-
 /// What a service's TLS may refer to: certificates (client certificates) and CA certificates, by id.
 pub(super) struct TlsReferences<'a> {
     pub(super) certificates: HashMap<String, usize>,
@@ -89,34 +80,6 @@ struct PendingRoute {
 }
 
 impl Validator {
-    /// Records a problem at `path`.
-    pub(super) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(ConfigError {
-            path: path.into(),
-            line: None,
-            message: message.into(),
-        });
-    }
-
-    /// Deserialises `value` as `T`, recording the failure with its full path.
-    pub(super) fn de<T: DeserializeOwned>(&mut self, value: &Value, path: &str) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
-            Ok(parsed) => Some(parsed),
-            Err(err) => {
-                let inner = err.path().to_string();
-                let full = join_path(path, &inner);
-                let message = err.inner().to_string();
-                // serde lists every known field after an unknown one; the path already says where.
-                let message = match message.split_once(", expected one of") {
-                    Some((head, _)) if head.starts_with("unknown field") => head.to_owned(),
-                    _ => message,
-                };
-                self.error(full, message);
-                None
-            }
-        }
-    }
-
     fn file(&mut self, file: RawFile) -> Config {
         match file.format_version.as_deref() {
             Some(version @ ("1.1" | "2.1" | "3.0")) => self.format_version = version.to_owned(),
@@ -973,13 +936,27 @@ impl Validator {
             .clone()
             .unwrap_or(Value::Mapping(Default::default()));
         let config_path = format!("{path}.config");
-        let config = self.plugin_config(
-            &name,
-            &config_value,
-            &config_path,
-            &format!("{path}.name"),
-            references.consumers,
-        )?;
+        let name_path = format!("{path}.name");
+        let context = ParseContext {
+            consumers: references.consumers,
+        };
+        let config = match PluginConfig::parse(&name, self, &config_value, &config_path, &context) {
+            Some(config) => config?,
+            None if name.is_empty() => {
+                self.error(name_path, "required field missing");
+                return None;
+            }
+            None => {
+                self.error(
+                    name_path,
+                    format!(
+                        "unknown plugin {name:?}: this gateway implements {}",
+                        PLUGIN_NAMES.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
         Some(Plugin { scope, config })
     }
 }
@@ -1003,114 +980,4 @@ pub(super) fn lookup(index: &HashMap<String, usize>, reference: &EntityRef) -> O
         .keys()
         .into_iter()
         .find_map(|key| index.get(key).copied())
-}
-
-fn join_path(base: &str, inner: &str) -> String {
-    match (base.is_empty(), inner) {
-        (_, "." | "") => base.to_owned(),
-        (true, inner) => inner.to_owned(),
-        (false, inner) if inner.starts_with('[') => format!("{base}{inner}"),
-        (false, inner) => format!("{base}.{inner}"),
-    }
-}
-
-/// A syntactically valid DNS name (labels of letters, digits, `-` and `_`, as Docker names use).
-pub(super) fn is_hostname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-}
-
-/// `host[:port]` (IPv6 in brackets) → (host, port), `default_port` when absent.
-fn split_host_port(text: &str, default_port: u16) -> Option<(String, u16)> {
-    if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(port) => port.parse().ok()?,
-            None if after.is_empty() => default_port,
-            None => return None,
-        };
-        return Some((host.to_owned(), port));
-    }
-    match text.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => Some((host.to_owned(), port.parse().ok()?)),
-        Some(_) => text
-            .parse::<IpAddr>()
-            .ok()
-            .map(|_| (text.to_owned(), default_port)),
-        None => Some((text.to_owned(), default_port)),
-    }
-    .filter(|(host, _)| !host.is_empty())
-}
-
-/// The parts of a URL.
-pub(super) struct UrlParts {
-    pub(super) scheme: String,
-    pub(super) host: String,
-    pub(super) port: u16,
-    pub(super) path: Option<String>,
-}
-
-/// `scheme://host[:port][/path]`; the port defaults to 80 (http) or 443 (https).
-pub(super) fn parse_url(url: &str) -> Option<UrlParts> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(index) => (&rest[..index], Some(rest[index..].to_owned())),
-        None => (rest, None),
-    };
-    let (host, port) = split_host_port(authority, default_port)?;
-    if !(is_hostname(&host) || host.parse::<IpAddr>().is_ok()) {
-        return None;
-    }
-    Some(UrlParts {
-        scheme,
-        host,
-        port,
-        path: path.filter(|p| !p.is_empty()),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_host_port_handles_defaults_ipv6_and_garbage() {
-        assert_eq!(
-            split_host_port("auth1:8000", 1),
-            Some(("auth1".into(), 8000))
-        );
-        assert_eq!(split_host_port("auth1", 8000), Some(("auth1".into(), 8000)));
-        assert_eq!(split_host_port("[::1]:9000", 1), Some(("::1".into(), 9000)));
-        assert_eq!(split_host_port("host:notaport", 1), None);
-        assert_eq!(split_host_port(":80", 1), None);
-    }
-
-    #[test]
-    fn parse_url_reads_kong_service_urls() {
-        let parts = parse_url("http://auth_upstream").unwrap();
-        assert_eq!(
-            (parts.host.as_str(), parts.port, parts.path),
-            ("auth_upstream", 80, None)
-        );
-        let parts = parse_url("http://users:8080/v1").unwrap();
-        assert_eq!(
-            (parts.host.as_str(), parts.port, parts.path.as_deref()),
-            ("users", 8080, Some("/v1"))
-        );
-        assert!(parse_url("ftp://x").is_none());
-        assert!(parse_url("http://bad host").is_none());
-    }
 }

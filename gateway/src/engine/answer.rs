@@ -15,7 +15,8 @@ use pingora::{Result, http::ResponseHeader, protocols::http::ServerSession};
 
 use crate::{
     forwarding,
-    plugins::{Effects, LocalResponse},
+    plugins::Effects,
+    responses::LocalResponse,
     responses::{GatewayError, JSON, REQUEST_ID_HEADER, RequestId},
 };
 

@@ -10,7 +10,8 @@ use http::{HeaderName, HeaderValue, header};
 use pingora::http::RequestHeader;
 
 use crate::{
-    plugins::{AccessRequest, Effects, Flow, LocalResponse, key_auth::strip_query_args},
+    plugins::{AccessRequest, Effects, Flow, key_auth::strip_query_args},
+    responses::LocalResponse,
     responses::{GatewayError, RequestId},
     router::{escape_path, normalize_path, upstream_path},
     runtime::Runtime,

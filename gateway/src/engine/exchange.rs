@@ -38,7 +38,8 @@ use crate::{
     access_log::Entry,
     forwarding, health,
     metrics::{Observation, Source, metrics},
-    plugins::{Effects, LocalResponse},
+    plugins::Effects,
+    responses::LocalResponse,
     responses::{GatewayError, RequestId},
     runtime::Runtime,
 };

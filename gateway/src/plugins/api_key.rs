@@ -21,8 +21,106 @@ use bytes::Bytes;
 use moka::{Expiry, future::Cache};
 use pingora::http::RequestHeader;
 
-use super::{Flow, LocalResponse};
-use crate::{config::model::ApiKeyAuthConfig, responses};
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::{
+    effects::Effects,
+    plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},
+};
+use crate::{
+    address::parse_url,
+    responses::{self, LocalResponse},
+    validator::Validator,
+};
+
+/// `config` of `apikey-auth-plugin` (the seed's Go plugin plus our additions).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiKeyAuthConfig {
+    pub verification_urls: Option<Vec<String>>,
+    pub cache_ttl: Option<u64>,
+    pub negative_cache_ttl: Option<u64>,
+    pub timeout: Option<u64>,
+}
+
+/// `apikey-auth-plugin` settings (spec gateway.md section 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyAuthConfig {
+    /// Verification endpoints, used round robin with failover.
+    pub verification_urls: Vec<VerificationUrl>,
+    /// How long a positive verdict is reused (default 30 s).
+    pub cache_ttl: Duration,
+    /// How long a negative verdict is reused (default 5 s).
+    pub negative_cache_ttl: Duration,
+    /// Per-call timeout (default 2 s).
+    pub timeout: Duration,
+}
+
+/// One parsed verification URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationUrl {
+    /// The URL as written.
+    pub url: String,
+}
+
+impl Validator {
+    fn api_key_config(&mut self, value: &Value, path: &str) -> Option<ApiKeyAuthConfig> {
+        let raw = self.de::<RawApiKeyAuthConfig>(value, path)?;
+        let urls = raw.verification_urls.unwrap_or_default();
+        if urls.is_empty() {
+            self.error(
+                format!("{path}.verification_urls"),
+                "needs at least one URL",
+            );
+            return None;
+        }
+        let errors_before = self.errors.len();
+        let mut verification_urls = Vec::new();
+        for (i, url) in urls.into_iter().enumerate() {
+            match parse_url(&url) {
+                Some(parts) if parts.scheme == "http" => {
+                    verification_urls.push(VerificationUrl { url })
+                }
+                _ => self.error(
+                    format!("{path}.verification_urls[{i}]"),
+                    format!("invalid URL {url:?}: expected http://host[:port]/path"),
+                ),
+            }
+        }
+        if raw.timeout == Some(0) {
+            self.error(format!("{path}.timeout"), "must be at least 1");
+        }
+        (self.errors.len() == errors_before).then(|| ApiKeyAuthConfig {
+            verification_urls,
+            cache_ttl: Duration::from_secs(raw.cache_ttl.unwrap_or(30)),
+            negative_cache_ttl: Duration::from_secs(raw.negative_cache_ttl.unwrap_or(5)),
+            timeout: Duration::from_millis(raw.timeout.unwrap_or(2000)),
+        })
+    }
+}
+
+impl Plugin for ApiKeyAuth {
+    type Config = ApiKeyAuthConfig;
+
+    fn parse(
+        validator: &mut Validator,
+        value: &Value,
+        path: &str,
+        _context: &ParseContext<'_>,
+    ) -> Option<ApiKeyAuthConfig> {
+        validator.api_key_config(value, path)
+    }
+
+    fn build(config: &ApiKeyAuthConfig, _context: &BuildContext<'_>) -> Self {
+        Self::new(config.clone())
+    }
+
+    async fn access(&self, request: &AccessRequest<'_>, _effects: &mut Effects) -> Flow {
+        let after_prefix = request.path.get(request.matched_len..).unwrap_or("");
+        self.check(request.header, request.path, after_prefix).await
+    }
+}
 
 /// The API-key header.
 const API_KEY_HEADER: &str = "x-api-key";
@@ -130,7 +228,7 @@ impl ApiKeyAuth {
 
     /// The access phase: lets the request through or answers it. `after_prefix` is the part of
     /// `path` after the matched route's prefix.
-    pub async fn access(&self, request: &RequestHeader, path: &str, after_prefix: &str) -> Flow {
+    pub async fn check(&self, request: &RequestHeader, path: &str, after_prefix: &str) -> Flow {
         if is_health_path(path) && after_prefix == "/health" {
             return Flow::Continue;
         }
@@ -253,7 +351,7 @@ mod tests {
 
     fn config(verification_url: &str) -> ApiKeyAuthConfig {
         ApiKeyAuthConfig {
-            verification_urls: vec![crate::config::model::VerificationUrl {
+            verification_urls: vec![VerificationUrl {
                 url: verification_url.to_owned(),
             }],
             cache_ttl: Duration::from_secs(30),

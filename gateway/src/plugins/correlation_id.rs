@@ -11,8 +11,103 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::{HeaderName, HeaderValue};
 use uuid::Uuid;
 
-use super::{AccessRequest, Effects, Flow};
-use crate::config::model::{CorrelationIdConfig, CorrelationIdGenerator};
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::{
+    effects::Effects,
+    plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},
+};
+use crate::validator::Validator;
+
+/// Kong's default `correlation-id` header.
+const DEFAULT_CORRELATION_HEADER: &str = "Kong-Request-ID";
+
+/// `config` of `correlation-id`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorrelationIdConfig {
+    pub header_name: Option<String>,
+    pub generator: Option<String>,
+    pub echo_downstream: Option<bool>,
+}
+
+/// `correlation-id` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelationIdConfig {
+    /// The header that carries the id (default `Kong-Request-ID`), lower case.
+    pub header_name: String,
+    /// How a missing id is made.
+    pub generator: CorrelationIdGenerator,
+    /// Also send the id back to the client (default false).
+    pub echo_downstream: bool,
+}
+
+/// `correlation-id` `generator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrelationIdGenerator {
+    /// A random UUID per request.
+    Uuid,
+    /// `<uuid>#<counter>`: one UUID per plugin instance and a counter (Kong's default).
+    UuidCounter,
+}
+
+impl Validator {
+    fn correlation_id_config(&mut self, value: &Value, path: &str) -> Option<CorrelationIdConfig> {
+        let raw = self.de::<RawCorrelationIdConfig>(value, path)?;
+        let errors_before = self.errors.len();
+        let header_name = self.header_name(
+            raw.header_name
+                .as_deref()
+                .unwrap_or(DEFAULT_CORRELATION_HEADER),
+            &format!("{path}.header_name"),
+        );
+        let generator = match raw.generator.as_deref() {
+            None | Some("uuid#counter") => CorrelationIdGenerator::UuidCounter,
+            Some("uuid") => CorrelationIdGenerator::Uuid,
+            Some("tracker") => {
+                self.error(
+                    format!("{path}.generator"),
+                    "generator \"tracker\" is not supported: use uuid or uuid#counter",
+                );
+                CorrelationIdGenerator::Uuid
+            }
+            Some(other) => {
+                self.error(
+                    format!("{path}.generator"),
+                    format!("unknown generator {other:?}: expected uuid or uuid#counter"),
+                );
+                CorrelationIdGenerator::Uuid
+            }
+        };
+        (self.errors.len() == errors_before).then(|| CorrelationIdConfig {
+            header_name: header_name.unwrap_or_default(),
+            generator,
+            echo_downstream: raw.echo_downstream.unwrap_or(false),
+        })
+    }
+}
+
+impl Plugin for CorrelationId {
+    type Config = CorrelationIdConfig;
+
+    fn parse(
+        validator: &mut Validator,
+        value: &Value,
+        path: &str,
+        _context: &ParseContext<'_>,
+    ) -> Option<CorrelationIdConfig> {
+        validator.correlation_id_config(value, path)
+    }
+
+    fn build(config: &CorrelationIdConfig, _context: &BuildContext<'_>) -> Self {
+        Self::new(config.clone())
+    }
+
+    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+        self.access(request, effects)
+    }
+}
 
 /// One configured `correlation-id` instance.
 #[derive(Debug)]

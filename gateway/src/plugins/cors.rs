@@ -11,8 +11,134 @@
 use http::{HeaderName, HeaderValue, Method, header};
 use regex::Regex;
 
-use super::{AccessRequest, Effects, Flow, LocalResponse, header_value};
-use crate::config::model::CorsConfig;
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::{
+    effects::Effects,
+    plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin, header_value},
+};
+use crate::{responses::LocalResponse, validator::Validator};
+
+/// Kong's default `cors` methods.
+const CORS_METHODS: [&str; 9] = [
+    "GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+];
+
+/// `config` of `cors`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorsConfig {
+    pub origins: Option<Vec<String>>,
+    pub methods: Option<Vec<String>>,
+    pub headers: Option<Vec<String>>,
+    pub exposed_headers: Option<Vec<String>>,
+    pub credentials: Option<bool>,
+    pub max_age: Option<u64>,
+    pub preflight_continue: Option<bool>,
+    pub private_network: Option<bool>,
+    pub allow_origin_absent: Option<bool>,
+}
+
+/// `cors` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsConfig {
+    /// Allowed origins: `*`, exact origins or regexes; empty allows all.
+    pub origins: Vec<String>,
+    /// `Access-Control-Allow-Methods` of a preflight (Kong's list by default).
+    pub methods: Vec<String>,
+    /// `Access-Control-Allow-Headers`; empty echoes `Access-Control-Request-Headers`.
+    pub headers: Vec<String>,
+    /// `Access-Control-Expose-Headers`.
+    pub exposed_headers: Vec<String>,
+    /// `Access-Control-Allow-Credentials: true` (default false).
+    pub credentials: bool,
+    /// `Access-Control-Max-Age` in seconds.
+    pub max_age: Option<u64>,
+    /// Let preflights through to the upstream instead of answering them (default false).
+    pub preflight_continue: bool,
+    /// Answer `Access-Control-Request-Private-Network` (default false).
+    pub private_network: bool,
+    /// Add the CORS headers to responses to requests without `Origin` (default true).
+    pub allow_origin_absent: bool,
+}
+
+impl Validator {
+    fn cors_config(&mut self, value: &Value, path: &str) -> Option<CorsConfig> {
+        let raw = self.de::<RawCorsConfig>(value, path)?;
+        let errors_before = self.errors.len();
+        let origins = raw.origins.unwrap_or_default();
+        for (i, origin) in origins.iter().enumerate() {
+            if origin != "*" && regex::Regex::new(&format!("^(?:{origin})$")).is_err() {
+                self.error(
+                    format!("{path}.origins[{i}]"),
+                    format!("{origin:?} is not a valid regex"),
+                );
+            }
+        }
+        let methods = match raw.methods {
+            Some(methods) => {
+                for (i, method) in methods.iter().enumerate() {
+                    if !CORS_METHODS.contains(&method.as_str()) {
+                        self.error(
+                            format!("{path}.methods[{i}]"),
+                            format!(
+                                "expected one of: {}, got {method:?}",
+                                CORS_METHODS.join(", ")
+                            ),
+                        );
+                    }
+                }
+                methods
+            }
+            None => CORS_METHODS.iter().map(|m| (*m).to_owned()).collect(),
+        };
+        let headers = raw.headers.unwrap_or_default();
+        let exposed_headers = raw.exposed_headers.unwrap_or_default();
+        for (field, values) in [("headers", &headers), ("exposed_headers", &exposed_headers)] {
+            for (i, value) in values.iter().enumerate() {
+                if http::HeaderValue::from_str(value).is_err() || value.contains(',') {
+                    self.error(
+                        format!("{path}.{field}[{i}]"),
+                        format!("{value:?} is not a valid header name"),
+                    );
+                }
+            }
+        }
+        (self.errors.len() == errors_before).then(|| CorsConfig {
+            origins,
+            methods,
+            headers,
+            exposed_headers,
+            credentials: raw.credentials.unwrap_or(false),
+            max_age: raw.max_age,
+            preflight_continue: raw.preflight_continue.unwrap_or(false),
+            private_network: raw.private_network.unwrap_or(false),
+            allow_origin_absent: raw.allow_origin_absent.unwrap_or(true),
+        })
+    }
+}
+
+impl Plugin for Cors {
+    type Config = CorsConfig;
+
+    fn parse(
+        validator: &mut Validator,
+        value: &Value,
+        path: &str,
+        _context: &ParseContext<'_>,
+    ) -> Option<CorsConfig> {
+        validator.cors_config(value, path)
+    }
+
+    fn build(config: &CorsConfig, _context: &BuildContext<'_>) -> Self {
+        Self::new(config.clone())
+    }
+
+    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+        self.access(request, effects)
+    }
+}
 
 const ALLOW_ORIGIN: HeaderName = header::ACCESS_CONTROL_ALLOW_ORIGIN;
 const ALLOW_CREDENTIALS: HeaderName = header::ACCESS_CONTROL_ALLOW_CREDENTIALS;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::key_auth::ConsumerRecord;
+use super::credentials::ConsumerRecord;
 
 /// One header change, applied in the order it was recorded.
 #[derive(Debug, Clone)]
@@ -20,6 +20,15 @@ pub enum HeaderOp {
     Append(HeaderName, HeaderValue),
     /// Remove the header.
     Remove(HeaderName),
+    /// A plugin's own rules over the whole header (Kong's `header_filter` phase).
+    Filter(Arc<dyn HeaderFilter>),
+}
+
+/// A plugin's header rules that depend on the headers themselves (rename, replace if present, add
+/// if absent), run on the client's response in the order the plugins recorded them.
+pub trait HeaderFilter: std::fmt::Debug + Send + Sync {
+    /// Changes `headers`.
+    fn filter(&self, headers: &mut HeaderMap);
 }
 
 impl HeaderOp {
@@ -34,6 +43,7 @@ impl HeaderOp {
             Self::Remove(name) => {
                 headers.remove(name);
             }
+            Self::Filter(filter) => filter.filter(headers),
         }
     }
 }
@@ -105,6 +115,11 @@ impl Effects {
     /// Removes `name` from the response to the client (e.g. an upstream's CORS header).
     pub fn remove_response_header(&mut self, name: HeaderName) {
         self.response_headers.push(HeaderOp::Remove(name));
+    }
+
+    /// Runs `filter` over the response to the client, after the changes recorded before it.
+    pub fn filter_response_headers(&mut self, filter: Arc<dyn HeaderFilter>) {
+        self.response_headers.push(HeaderOp::Filter(filter));
     }
 
     /// Drops the query argument `name` (every occurrence) from the upstream URI.

@@ -7,8 +7,99 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::{AccessRequest, Flow};
-use crate::{config::model::IpRestrictionConfig, responses};
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::{
+    effects::Effects,
+    plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},
+};
+use crate::{responses, validator::Validator};
+
+/// `config` of `ip-restriction`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIpRestrictionConfig {
+    pub allow: Option<Vec<String>>,
+    pub deny: Option<Vec<String>>,
+    pub status: Option<u16>,
+    pub message: Option<String>,
+}
+
+/// `ip-restriction` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRestrictionConfig {
+    /// Allowed networks; empty = everyone not denied.
+    pub allow: Vec<IpNet>,
+    /// Denied networks, checked first.
+    pub deny: Vec<IpNet>,
+    /// Status of a refusal (default 403).
+    pub status: u16,
+    /// Message of a refusal (default `IP address not allowed: <client ip>`).
+    pub message: Option<String>,
+}
+
+impl Validator {
+    fn ip_restriction_config(&mut self, value: &Value, path: &str) -> Option<IpRestrictionConfig> {
+        let raw = self.de::<RawIpRestrictionConfig>(value, path)?;
+        let errors_before = self.errors.len();
+        let allow = self.networks(raw.allow.unwrap_or_default(), &format!("{path}.allow"));
+        let deny = self.networks(raw.deny.unwrap_or_default(), &format!("{path}.deny"));
+        if self.errors.len() == errors_before && allow.is_empty() && deny.is_empty() {
+            self.error(
+                path.to_owned(),
+                "at least one of allow or deny must be non-empty",
+            );
+        }
+        let status = raw.status.unwrap_or(403);
+        self.status(status, &format!("{path}.status"));
+        (self.errors.len() == errors_before).then_some(IpRestrictionConfig {
+            allow,
+            deny,
+            status,
+            message: raw.message,
+        })
+    }
+
+    /// IPs and CIDRs (v4 and v6); a bare IP is a single-address network.
+    fn networks(&mut self, raw: Vec<String>, path: &str) -> Vec<IpNet> {
+        let mut networks = Vec::new();
+        for (i, text) in raw.iter().enumerate() {
+            let parsed = text
+                .parse::<IpNet>()
+                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from));
+            match parsed {
+                Ok(network) => networks.push(network.trunc()),
+                Err(_) => self.error(
+                    format!("{path}[{i}]"),
+                    format!("invalid ip or cidr range: {text:?}"),
+                ),
+            }
+        }
+        networks
+    }
+}
+
+impl Plugin for IpRestriction {
+    type Config = IpRestrictionConfig;
+
+    fn parse(
+        validator: &mut Validator,
+        value: &Value,
+        path: &str,
+        _context: &ParseContext<'_>,
+    ) -> Option<IpRestrictionConfig> {
+        validator.ip_restriction_config(value, path)
+    }
+
+    fn build(config: &IpRestrictionConfig, _context: &BuildContext<'_>) -> Self {
+        Self::new(config.clone())
+    }
+
+    async fn access(&self, request: &AccessRequest<'_>, _effects: &mut Effects) -> Flow {
+        self.access(request)
+    }
+}
 
 /// One configured `ip-restriction` instance.
 #[derive(Debug)]

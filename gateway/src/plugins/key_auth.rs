@@ -17,95 +17,131 @@ use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use http::{HeaderName, HeaderValue, Method};
 
-use super::{AccessRequest, Authenticated, Effects, Flow, header_value};
-use crate::{
-    config::{Config, model::KeyAuthConfig},
-    responses,
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::{
+    credentials::{ConsumerRecord, CredentialRecord, Credentials},
+    effects::{Authenticated, Effects},
+    plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin, header_value},
 };
+use crate::{responses, validator::Validator};
+
+/// `config` of `key-auth`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeyAuthConfig {
+    pub key_names: Option<Vec<String>>,
+    pub key_in_header: Option<bool>,
+    pub key_in_query: Option<bool>,
+    pub key_in_body: Option<bool>,
+    pub hide_credentials: Option<bool>,
+    pub anonymous: Option<String>,
+    pub run_on_preflight: Option<bool>,
+    pub realm: Option<String>,
+}
+
+/// `key-auth` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAuthConfig {
+    /// Header / query-argument names that carry the key (default `[apikey]`), lower case.
+    pub key_names: Vec<String>,
+    /// Look in the headers (default true).
+    pub key_in_header: bool,
+    /// Look in the query string (default true).
+    pub key_in_query: bool,
+    /// Remove the key from the upstream request (default false).
+    pub hide_credentials: bool,
+    /// Consumer (index in [`Config::consumers`]) used when authentication fails, instead of 401.
+    pub anonymous: Option<usize>,
+    /// Authenticate `OPTIONS` requests too (default true).
+    pub run_on_preflight: bool,
+    /// `realm` of `WWW-Authenticate: Key realm="…"` (default `kong`).
+    pub realm: String,
+}
+
+impl Validator {
+    fn key_auth_config(
+        &mut self,
+        value: &Value,
+        path: &str,
+        consumers: &HashMap<String, usize>,
+    ) -> Option<KeyAuthConfig> {
+        let raw = self.de::<RawKeyAuthConfig>(value, path)?;
+        let errors_before = self.errors.len();
+        let names = raw.key_names.unwrap_or_else(|| vec!["apikey".to_owned()]);
+        if names.is_empty() {
+            self.error(format!("{path}.key_names"), "needs at least one name");
+        }
+        let key_names: Vec<String> = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, name)| self.header_name(name, &format!("{path}.key_names[{i}]")))
+            .collect();
+        if raw.key_in_body == Some(true) {
+            self.error(
+                format!("{path}.key_in_body"),
+                "key_in_body is not supported: send the key in a header or the query string",
+            );
+        }
+        let anonymous = match raw.anonymous.as_deref() {
+            None | Some("") => None,
+            Some(name) => match consumers.get(name) {
+                Some(index) => Some(*index),
+                None => {
+                    self.error(
+                        format!("{path}.anonymous"),
+                        format!("unknown consumer {name:?}: expected a consumer's username or id"),
+                    );
+                    None
+                }
+            },
+        };
+        let realm = raw.realm.unwrap_or_else(|| "kong".to_owned());
+        if realm.contains('"') || http::HeaderValue::from_str(&realm).is_err() {
+            self.error(
+                format!("{path}.realm"),
+                "must be printable text without double quotes",
+            );
+        }
+        (self.errors.len() == errors_before).then(|| KeyAuthConfig {
+            key_names,
+            key_in_header: raw.key_in_header.unwrap_or(true),
+            key_in_query: raw.key_in_query.unwrap_or(true),
+            hide_credentials: raw.hide_credentials.unwrap_or(false),
+            anonymous,
+            run_on_preflight: raw.run_on_preflight.unwrap_or(true),
+            realm,
+        })
+    }
+}
+
+impl Plugin for KeyAuth {
+    type Config = KeyAuthConfig;
+
+    fn parse(
+        validator: &mut Validator,
+        value: &Value,
+        path: &str,
+        context: &ParseContext<'_>,
+    ) -> Option<KeyAuthConfig> {
+        validator.key_auth_config(value, path, context.consumers)
+    }
+
+    fn build(config: &KeyAuthConfig, context: &BuildContext<'_>) -> Self {
+        Self::new(config.clone(), context.credentials.clone())
+    }
+
+    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+        self.access(request, effects)
+    }
+}
 
 const CONSUMER_ID: HeaderName = HeaderName::from_static("x-consumer-id");
 const CONSUMER_CUSTOM_ID: HeaderName = HeaderName::from_static("x-consumer-custom-id");
 const CONSUMER_USERNAME: HeaderName = HeaderName::from_static("x-consumer-username");
 const CREDENTIAL_IDENTIFIER: HeaderName = HeaderName::from_static("x-credential-identifier");
 const ANONYMOUS_CONSUMER: HeaderName = HeaderName::from_static("x-anonymous-consumer");
-
-/// A consumer as the proxy uses it: its identity and the header values that carry it upstream.
-#[derive(Debug)]
-pub struct ConsumerRecord {
-    /// Kong's consumer id.
-    pub id: Arc<str>,
-    /// `username`.
-    pub username: Option<String>,
-    /// `custom_id`.
-    pub custom_id: Option<String>,
-    id_header: Option<HeaderValue>,
-    username_header: Option<HeaderValue>,
-    custom_id_header: Option<HeaderValue>,
-}
-
-/// One credential: its id and its consumer.
-#[derive(Debug)]
-struct CredentialRecord {
-    id: Arc<str>,
-    id_header: Option<HeaderValue>,
-    consumer: Arc<ConsumerRecord>,
-}
-
-/// Every consumer and key-auth credential of one snapshot.
-pub struct Credentials {
-    by_key: HashMap<String, CredentialRecord>,
-    consumers: Vec<Arc<ConsumerRecord>>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the keys.
-        f.debug_struct("Credentials")
-            .field("consumers", &self.consumers.len())
-            .field("keys", &self.by_key.len())
-            .finish()
-    }
-}
-
-impl Credentials {
-    /// The table of `config`'s consumers and credentials (validated: keys are unique).
-    pub fn build(config: &Config) -> Self {
-        let consumers: Vec<Arc<ConsumerRecord>> = config
-            .consumers
-            .iter()
-            .map(|consumer| {
-                Arc::new(ConsumerRecord {
-                    id: Arc::from(consumer.id.as_str()),
-                    username: consumer.username.clone(),
-                    custom_id: consumer.custom_id.clone(),
-                    id_header: header_value(&consumer.id),
-                    username_header: consumer.username.as_deref().and_then(header_value),
-                    custom_id_header: consumer.custom_id.as_deref().and_then(header_value),
-                })
-            })
-            .collect();
-        let by_key = config
-            .keyauth_credentials
-            .iter()
-            .map(|credential| {
-                (
-                    credential.key.expose().to_owned(),
-                    CredentialRecord {
-                        id: Arc::from(credential.id.as_str()),
-                        id_header: header_value(&credential.id),
-                        consumer: consumers[credential.consumer].clone(),
-                    },
-                )
-            })
-            .collect();
-        Self { by_key, consumers }
-    }
-
-    /// The consumer at `index` of `config.consumers`.
-    pub fn consumer(&self, index: usize) -> Option<&Arc<ConsumerRecord>> {
-        self.consumers.get(index)
-    }
-}
 
 /// Why authentication failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,10 +271,7 @@ impl KeyAuth {
             }
         }
         let key = key.filter(|key| !key.is_empty()).ok_or(Failure::NoKey)?;
-        self.credentials
-            .by_key
-            .get(key.as_ref())
-            .ok_or(Failure::Unknown)
+        self.credentials.find(key.as_ref()).ok_or(Failure::Unknown)
     }
 }
 
@@ -364,7 +397,7 @@ keyauth_credentials:
             realm: "kong".into(),
         };
         configure(&mut settings);
-        KeyAuth::new(settings, Arc::new(Credentials::build(&config)))
+        KeyAuth::new(settings, Arc::new(crate::runtime::credentials(&config)))
     }
 
     fn run(
@@ -506,7 +539,7 @@ keyauth_credentials:
     #[test]
     fn debug_output_never_shows_keys() {
         let config = config::parse(CONFIG, "test").unwrap();
-        let text = format!("{:?} {:?}", Credentials::build(&config), config);
+        let text = format!("{:?} {:?}", crate::runtime::credentials(&config), config);
         assert!(
             !text.contains("alice-key") && !text.contains("alice two"),
             "{text}"

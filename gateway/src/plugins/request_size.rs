@@ -10,11 +10,126 @@
 
 use http::header;
 
-use super::{AccessRequest, Effects, Flow};
-use crate::{config::model::RequestSizeLimitingConfig, responses};
+use serde::Deserialize;
+use serde_yaml::Value;
 
-/// Kong's message for an over-sized request.
-pub const SIZE_LIMIT_MESSAGE: &str = "Request size limit exceeded";
+use super::{
+    effects::Effects,
+    plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},
+};
+use crate::{
+    responses::{self, SIZE_LIMIT_MESSAGE},
+    validator::Validator,
+};
+
+/// `config` of `request-size-limiting`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequestSizeLimitingConfig {
+    pub allowed_payload_size: Option<u64>,
+    pub size_unit: Option<String>,
+    pub require_content_length: Option<bool>,
+}
+
+/// `request-size-limiting` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSizeLimitingConfig {
+    /// `allowed_payload_size` in `size_unit`s (default 128).
+    pub allowed_payload_size: u64,
+    /// `size_unit` (default megabytes).
+    pub size_unit: SizeUnit,
+    /// Refuse requests without `Content-Length` with 411 (default false).
+    pub require_content_length: bool,
+}
+
+impl RequestSizeLimitingConfig {
+    /// The limit in bytes (validation made sure it fits).
+    pub fn limit_bytes(&self) -> u64 {
+        self.allowed_payload_size
+            .saturating_mul(self.size_unit.bytes())
+    }
+}
+
+/// `size_unit` of `request-size-limiting`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeUnit {
+    /// 1.
+    Bytes,
+    /// 1024.
+    Kilobytes,
+    /// 1024 × 1024.
+    Megabytes,
+}
+
+impl SizeUnit {
+    /// Bytes per unit.
+    pub fn bytes(self) -> u64 {
+        match self {
+            Self::Bytes => 1,
+            Self::Kilobytes => 1024,
+            Self::Megabytes => 1024 * 1024,
+        }
+    }
+}
+
+impl Validator {
+    fn request_size_config(
+        &mut self,
+        value: &Value,
+        path: &str,
+    ) -> Option<RequestSizeLimitingConfig> {
+        let raw = self.de::<RawRequestSizeLimitingConfig>(value, path)?;
+        let errors_before = self.errors.len();
+        let size_unit = match raw.size_unit.as_deref() {
+            None | Some("megabytes") => SizeUnit::Megabytes,
+            Some("kilobytes") => SizeUnit::Kilobytes,
+            Some("bytes") => SizeUnit::Bytes,
+            Some(other) => {
+                self.error(
+                    format!("{path}.size_unit"),
+                    format!("expected one of: megabytes, kilobytes, bytes, got {other:?}"),
+                );
+                SizeUnit::Megabytes
+            }
+        };
+        let allowed_payload_size = raw.allowed_payload_size.unwrap_or(128);
+        if allowed_payload_size
+            .checked_mul(size_unit.bytes())
+            .is_none()
+        {
+            self.error(
+                format!("{path}.allowed_payload_size"),
+                format!("{allowed_payload_size} {size_unit:?} is too large"),
+            );
+        }
+        (self.errors.len() == errors_before).then(|| RequestSizeLimitingConfig {
+            allowed_payload_size,
+            size_unit,
+            require_content_length: raw.require_content_length.unwrap_or(false),
+        })
+    }
+}
+
+impl Plugin for RequestSizeLimiting {
+    type Config = RequestSizeLimitingConfig;
+
+    fn parse(
+        validator: &mut Validator,
+        value: &Value,
+        path: &str,
+        _context: &ParseContext<'_>,
+    ) -> Option<RequestSizeLimitingConfig> {
+        validator.request_size_config(value, path)
+    }
+
+    fn build(config: &RequestSizeLimitingConfig, _context: &BuildContext<'_>) -> Self {
+        Self::new(config.clone())
+    }
+
+    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+        self.access(request, effects)
+    }
+}
 
 /// One configured `request-size-limiting` instance.
 #[derive(Debug)]
@@ -70,7 +185,6 @@ mod tests {
     use crate::plugins::test_header;
 
     use super::*;
-    use crate::config::model::SizeUnit;
 
     fn plugin(require_content_length: bool) -> RequestSizeLimiting {
         RequestSizeLimiting::new(RequestSizeLimitingConfig {

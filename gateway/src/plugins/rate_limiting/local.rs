@@ -29,8 +29,8 @@ use governor::{
 };
 use moka::{policy::EvictionPolicy, sync::Cache};
 
+use super::config::RateWindow;
 use super::{Identifier, Usage, WindowUsage};
-use crate::config::model::RateWindow;
 
 /// How often idle keys are dropped.
 pub const CLEANUP_INTERVAL: Duration = Duration::from_secs(30);

@@ -23,12 +23,41 @@ use std::{
 
 use http::{HeaderName, HeaderValue};
 
-use super::{AccessRequest, Effects, Flow};
-use crate::{
-    config::model::{LimitBy, RateLimitPolicy, RateLimitingConfig, RateWindow},
-    responses,
-};
+use serde_yaml::Value;
 
+pub use self::config::{LimitBy, RateLimitPolicy, RateLimitingConfig, RateWindow, RedisSettings};
+use super::{
+    effects::Effects,
+    plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},
+};
+use crate::{responses, validator::Validator};
+
+impl Plugin for RateLimiting {
+    type Config = RateLimitingConfig;
+
+    fn parse(
+        validator: &mut Validator,
+        value: &Value,
+        path: &str,
+        _context: &ParseContext<'_>,
+    ) -> Option<RateLimitingConfig> {
+        validator.rate_limiting_config(value, path)
+    }
+
+    fn build(config: &RateLimitingConfig, context: &BuildContext<'_>) -> Self {
+        Self::new(config.clone(), InstanceScope::of(context))
+    }
+
+    fn keeps(previous: &Self, config: &RateLimitingConfig, context: &BuildContext<'_>) -> bool {
+        previous.is_same(config, &InstanceScope::of(context))
+    }
+
+    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+        self.access(request, effects).await
+    }
+}
+
+mod config;
 pub mod local;
 pub mod redis;
 
@@ -117,6 +146,16 @@ pub struct InstanceScope {
     pub route: Option<String>,
     /// The service it is scoped to.
     pub service: Option<String>,
+}
+
+impl InstanceScope {
+    /// The scope of the instance being built.
+    fn of(context: &BuildContext<'_>) -> Self {
+        Self {
+            route: context.route.map(str::to_owned),
+            service: context.service.map(str::to_owned),
+        }
+    }
 }
 
 /// One configured `rate-limiting` instance.

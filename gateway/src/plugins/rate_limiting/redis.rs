@@ -22,8 +22,8 @@ use redis::{
 use time::{Date, Month, OffsetDateTime};
 use tokio::sync::OnceCell;
 
+use super::config::{RateWindow, RedisSettings};
 use super::{Usage, WindowUsage};
-use crate::config::model::{RateWindow, RedisSettings};
 
 /// Kong's stand-in for "no route" / "no service" in counter keys.
 const EMPTY_UUID: &str = "00000000-0000-0000-0000-000000000000";
@@ -252,7 +252,7 @@ mod tests {
             host: "127.0.0.1".into(),
             port: 6379,
             username: None,
-            password: Some(crate::config::model::Secret::new("hunter2".into())),
+            password: Some(crate::secret::Secret::new("hunter2".into())),
             database: 2,
             timeout: Duration::from_millis(100),
         };

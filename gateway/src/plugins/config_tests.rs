@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use crate::config::{
-    Config,
-    model::{
-        CorrelationIdGenerator, LimitBy, PluginConfig, PluginScope, RateLimitPolicy, RateWindow,
-        SizeUnit,
+use crate::{
+    config::{Config, model::PluginScope, parse},
+    plugins::{
+        PluginConfig,
+        correlation_id::CorrelationIdGenerator,
+        rate_limiting::{LimitBy, RateLimitPolicy, RateWindow},
+        request_size::SizeUnit,
     },
-    parse,
 };
 
 /// A file with one global plugin `name` and its `config` (YAML flow mapping), plus `extra`.
