@@ -87,14 +87,9 @@ impl Health {
     }
 }
 
-/// Whether `checks` can ever change a target's health.
-pub fn checks_enabled(checks: &Healthchecks) -> bool {
-    checks.active.enabled() || checks.passive.enabled()
-}
-
 /// The reported health of a resolved target of an upstream with `checks`.
 pub fn health_of(state: &TargetState, checks: &Healthchecks) -> Health {
-    if !checks_enabled(checks) {
+    if !checks.enabled() {
         Health::HealthchecksOff
     } else if state.is_healthy() {
         Health::Healthy

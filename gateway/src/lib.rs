@@ -26,7 +26,8 @@
 //! - [`admin`]: the admin API (Kong's read endpoints, `POST /config`, `/metrics`).
 //! - [`access_log`]: one line per request, written off the request path.
 //! - [`server`]: assembling the Pingora server (`run`) and `check`.
-//! - [`tls`]: the TLS listener's certificate choice per SNI from the current snapshot.
+//! - [`tls`]: certificates per SNI of a snapshot, TLS to upstreams and their probes.
+//! - [`sni`]: the TLS listener's handshake callback, from the current snapshot.
 #![forbid(unsafe_code)]
 
 pub mod access_log;
@@ -46,5 +47,6 @@ pub mod router;
 pub mod runtime;
 pub mod secret;
 pub mod server;
+pub mod sni;
 pub mod tls;
 pub mod validator;

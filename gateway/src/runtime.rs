@@ -27,7 +27,6 @@ use crate::{
         model::{HashOn, Healthchecks, PluginScope, Route, Service, ServiceTarget, url_host},
         validate::route_spec,
     },
-    health,
     metrics::{RouteMetrics, metrics},
     plugins::{
         BuildContext, PluginChain, PluginInstance,
@@ -215,7 +214,7 @@ impl Runtime {
                         }
                     }
                 }
-                if !health::checks_enabled(&upstream.healthchecks) {
+                if !upstream.healthchecks.enabled() {
                     // Nothing could ever heal a target left unhealthy by a check that is now gone.
                     for target in &targets {
                         target.state.healthy.store(true, Ordering::Relaxed);

@@ -24,7 +24,7 @@ use crate::{
     health::HealthChecker,
     reload::{ReloadService, Reloader},
     runtime::Runtime,
-    tls::SniCertificates,
+    sni::SniCertificates,
 };
 
 /// Exit status for an unusable config at start (EX_CONFIG).

@@ -1,10 +1,8 @@
 //! TLS on both sides. Upstream: [`UpstreamTlsRuntime`], an `https` service's verification
 //! settings, CAs and client certificate, parsed once per snapshot, and [`probe_connector`], the
 //! TLS client of an upstream's `https` health probes. Downstream, the TLS listener's
-//! certificates: a [`CertificateStore`] per config snapshot (built with the
-//! [`Runtime`]), and [`SniCertificates`], Pingora's handshake callback, which picks the
-//! certificate for the client's SNI from whatever snapshot is current. A reload that changes a
-//! certificate serves new handshakes at once; connections already made keep the one they got.
+//! certificates: a [`CertificateStore`] per config snapshot (built with the runtime snapshot;
+//! `crate::sni` picks from the current one at each handshake).
 //!
 //! Choice (Kong's order): the exact name, then a leading wildcard (`*.example.com` for
 //! `a.example.com`, one label), then a trailing one (`example.*`), else the default certificate
@@ -17,8 +15,6 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use arc_swap::ArcSwap;
-use async_trait::async_trait;
 use openssl::{
     asn1::Asn1Time,
     bn::{BigNum, MsbOption},
@@ -27,23 +23,14 @@ use openssl::{
     hash::MessageDigest,
     nid::Nid,
     pkey::{PKey, Private},
-    ssl::{NameType, SslConnector, SslMethod, SslVerifyMode},
+    ssl::{SslConnector, SslMethod, SslVerifyMode},
     x509::{X509, X509NameBuilder, extension::SubjectAlternativeName},
 };
-use pingora::{
-    listeners::TlsAccept,
-    protocols::tls::{CaType, TlsRef},
-    tls::ext,
-    utils::tls::CertKey,
-};
+use pingora::{protocols::tls::CaType, utils::tls::CertKey};
 
-use crate::{
-    config::{
-        model::{ActiveHealthcheck, Config, ProbeKind, ServiceTarget, UpstreamTls},
-        tls as pem,
-    },
-    metrics::metrics,
-    runtime::Runtime,
+use crate::config::{
+    model::{ActiveHealthcheck, Config, ProbeKind, ServiceTarget, UpstreamTls},
+    tls as pem,
 };
 
 /// An `https` service's TLS to its targets, ready for Pingora's connector.
@@ -159,7 +146,7 @@ pub struct ServedCertificate {
     /// The id it has in the config.
     pub id: String,
     /// Each key type's chain (leaf first) and key: the certificate, then its `cert_alt`.
-    pairs: Vec<(Vec<X509>, PKey<Private>)>,
+    pub pairs: Vec<(Vec<X509>, PKey<Private>)>,
 }
 
 /// The certificates of one snapshot, by the names they serve.
@@ -308,51 +295,4 @@ fn self_signed(name: &str) -> Result<(Vec<X509>, PKey<Private>), ErrorStack> {
     builder.append_extension(san)?;
     builder.sign(&key, MessageDigest::sha256())?;
     Ok((vec![builder.build()], key))
-}
-
-/// Pingora's certificate callback: the current snapshot's certificate for the client's SNI.
-pub struct SniCertificates {
-    state: Arc<ArcSwap<Runtime>>,
-}
-
-impl SniCertificates {
-    /// Callbacks that read `state` at each handshake.
-    pub fn new(state: Arc<ArcSwap<Runtime>>) -> Self {
-        Self { state }
-    }
-}
-
-#[async_trait]
-impl TlsAccept for SniCertificates {
-    async fn certificate_callback(&self, ssl: &mut TlsRef) {
-        let runtime = self.state.load();
-        let sni = ssl.servername(NameType::HOST_NAME).map(str::to_owned);
-        let Some(certificate) = runtime.certificates.select(sni.as_deref()) else {
-            // No certificate at all: the handshake fails for want of one.
-            metrics().tls_handshake("no_certificate");
-            tracing::warn!(sni = ?sni, "no certificate to serve");
-            return;
-        };
-        metrics().tls_handshake("started");
-        for (chain, key) in &certificate.pairs {
-            let result = ext::ssl_use_certificate(ssl, &chain[0])
-                .and_then(|()| ext::ssl_use_private_key(ssl, key))
-                .and_then(|()| {
-                    chain[1..]
-                        .iter()
-                        .try_for_each(|intermediate| ext::ssl_add_chain_cert(ssl, intermediate))
-                });
-            if let Err(err) = result {
-                tracing::error!(certificate = %certificate.id, error.message = %err, "cannot use the certificate");
-            }
-        }
-    }
-
-    async fn handshake_complete_callback(
-        &self,
-        _ssl: &TlsRef,
-    ) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
-        metrics().tls_handshake("completed");
-        None
-    }
 }

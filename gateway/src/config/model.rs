@@ -234,6 +234,13 @@ pub struct Healthchecks {
     pub threshold: f64,
 }
 
+impl Healthchecks {
+    /// Whether these checks can ever change a target's health.
+    pub fn enabled(&self) -> bool {
+        self.active.enabled() || self.passive.enabled()
+    }
+}
+
 /// `healthchecks.active`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActiveHealthcheck {

@@ -6,8 +6,6 @@ use std::{collections::HashMap, sync::Arc};
 
 use http::HeaderValue;
 
-use super::plugin::header_value;
-
 /// A consumer as the proxy uses it: its identity and the header values that carry it upstream.
 #[derive(Debug)]
 pub struct ConsumerRecord {
@@ -20,6 +18,11 @@ pub struct ConsumerRecord {
     pub(super) id_header: Option<HeaderValue>,
     pub(super) username_header: Option<HeaderValue>,
     pub(super) custom_id_header: Option<HeaderValue>,
+}
+
+/// A header value of validated text; `None` for bytes no header can carry.
+fn header_value(text: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(text).ok()
 }
 
 impl ConsumerRecord {
