@@ -30,6 +30,7 @@ use http::HeaderValue;
 use openssl::ssl::SslConnector;
 use pingora::{server::ShutdownWatch, services::background::BackgroundService};
 
+use crate::address::split_host_port;
 use crate::{
     balancer::TargetState,
     config::model::{ActiveHealthcheck, Healthchecks, ProbeKind, UnhealthyRule},
@@ -373,10 +374,13 @@ async fn https_probe(
 
     let host = host.and_then(|value| value.to_str().ok());
     let ip = addr.ip().to_string();
+    let host_name = host
+        .and_then(|host| split_host_port(host, 0))
+        .map(|(name, _)| name);
     let name = active
         .https_sni
         .as_deref()
-        .or_else(|| host.map(host_without_port))
+        .or(host_name.as_deref())
         .unwrap_or(&ip);
     let attempt = async {
         let tcp = tokio::net::TcpStream::connect(addr)
@@ -437,29 +441,17 @@ fn status_of(line: &[u8]) -> Option<u16> {
         .flatten()
 }
 
-/// `host` of `host`, `host:port` or `[v6]:port`.
-fn host_without_port(authority: &str) -> &str {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    match authority.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            host
-        }
-        _ => authority,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_probed_name_is_the_host_without_its_port() {
-        assert_eq!(host_without_port("api.internal:8443"), "api.internal");
-        assert_eq!(host_without_port("api.internal"), "api.internal");
-        assert_eq!(host_without_port("[::1]:8443"), "::1");
-        assert_eq!(host_without_port("127.0.0.1:443"), "127.0.0.1");
+        let name = |host: &str| split_host_port(host, 0).map(|(name, _)| name);
+        assert_eq!(name("api.internal:8443").unwrap(), "api.internal");
+        assert_eq!(name("api.internal").unwrap(), "api.internal");
+        assert_eq!(name("[::1]:8443").unwrap(), "::1");
+        assert_eq!(name("127.0.0.1:443").unwrap(), "127.0.0.1");
     }
 
     #[test]

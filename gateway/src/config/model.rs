@@ -9,7 +9,7 @@ use std::{fmt, net::SocketAddr, time::Duration};
 pub use crate::{plugins::table::PluginConfig, secret::Secret};
 
 pub use crate::balancer::Algorithm;
-pub use crate::router::{PathHandling, PathPattern};
+pub use crate::router::{PathHandling, PathPattern, RouteSpec};
 
 /// A whole, valid configuration.
 #[derive(Debug, Clone)]
@@ -204,6 +204,21 @@ pub struct Route {
     pub https_only: bool,
     /// 426 (`Please use HTTPS protocol`, Kong's default) or a redirect (301, 302, 307, 308).
     pub https_redirect_status_code: u16,
+}
+
+impl Route {
+    /// The router's view of this route.
+    pub fn spec(&self) -> RouteSpec {
+        RouteSpec {
+            paths: self.paths.clone(),
+            methods: self.methods.clone(),
+            hosts: self.hosts.clone(),
+            headers: self.headers.clone(),
+            regex_priority: self.regex_priority,
+            strip_path: self.strip_path,
+            path_handling: self.path_handling,
+        }
+    }
 }
 
 /// An upstream (a named pool of weighted targets).

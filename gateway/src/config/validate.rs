@@ -256,10 +256,7 @@ impl Validator {
         }
 
         // Compile the routes once here so that a bad regex is a config error, not a runtime one.
-        let specs: Vec<RouteSpec> = routes
-            .iter()
-            .map(|pending| route_spec(&pending.route))
-            .collect();
+        let specs: Vec<RouteSpec> = routes.iter().map(|pending| pending.route.spec()).collect();
         if let Err(problems) = RouteTable::build(&specs) {
             for problem in problems {
                 let route = &routes[problem.route].path;
@@ -958,19 +955,6 @@ impl Validator {
             }
         };
         Some(Plugin { scope, config })
-    }
-}
-
-/// The router's view of a route.
-pub fn route_spec(route: &Route) -> RouteSpec {
-    RouteSpec {
-        paths: route.paths.clone(),
-        methods: route.methods.clone(),
-        hosts: route.hosts.clone(),
-        headers: route.headers.clone(),
-        regex_priority: route.regex_priority,
-        strip_path: route.strip_path,
-        path_handling: route.path_handling,
     }
 }
 
