@@ -30,8 +30,8 @@ use http::HeaderValue;
 use openssl::ssl::SslConnector;
 use pingora::{server::ShutdownWatch, services::background::BackgroundService};
 
-use crate::address::split_host_port;
 use crate::{
+    address::split_host_port,
     balancer::TargetState,
     config::model::{ActiveHealthcheck, Healthchecks, ProbeKind, UnhealthyRule},
     runtime::{Runtime, UpstreamRuntime},
