@@ -8,7 +8,7 @@ use axum::{
 };
 use serde_json::{Value as Json, json};
 
-use super::{AdminState, REDACTED, by_name, list};
+use super::{AdminState, by_name, kong_json::REDACTED, list};
 use crate::config::{Config, model::Certificate, tls::parse_chain};
 
 /// One certificate as Kong's admin API shows it, keys redacted, plus its leaf's expiry.
