@@ -91,26 +91,7 @@ pub fn build(
     let passive_path = format!("{path}.passive");
     let active = raw.active.unwrap_or_default();
     let passive = raw.passive.unwrap_or_default();
-
-    let kind = match active.kind.as_deref() {
-        None | Some("http") => ProbeKind::Http,
-        Some("https") => ProbeKind::Https,
-        Some("tcp") => ProbeKind::Tcp,
-        Some(other @ ("grpc" | "grpcs")) => {
-            error(
-                format!("{active_path}.type"),
-                format!("{other:?} probes are not supported: use http, https or tcp"),
-            );
-            ProbeKind::Http
-        }
-        Some(other) => {
-            error(
-                format!("{active_path}.type"),
-                format!("unknown type {other:?}: expected http, https or tcp"),
-            );
-            ProbeKind::Http
-        }
-    };
+    let kind = probe_kind(active.kind.as_deref(), &active_path, error);
     if let Some(kind) = passive.kind.as_deref()
         && !matches!(kind, "http" | "tcp")
     {
@@ -119,7 +100,7 @@ pub fn build(
             format!("unsupported type {kind:?}: expected http or tcp"),
         );
     }
-    let http_path = active.http_path.unwrap_or_else(|| "/".to_owned());
+    let http_path = active.http_path.clone().unwrap_or_else(|| "/".to_owned());
     if !http_path.starts_with('/') {
         error(
             format!("{active_path}.http_path"),
@@ -144,29 +125,77 @@ pub fn build(
             format!("{threshold} is out of range 0..100"),
         );
     }
-    let mut seconds = |value: Option<f64>, default: f64, field: String| -> Duration {
-        let value = value.unwrap_or(default);
-        if (0.0..=MAX_SECONDS).contains(&value) {
-            Duration::from_secs_f64(value)
-        } else {
-            error(field, format!("{value} is out of range 0..65535 (seconds)"));
-            Duration::ZERO
+    Healthchecks {
+        active: active_check(active, kind, http_path, concurrency, &active_path, error),
+        passive: passive_check(passive, &passive_path, error),
+        threshold,
+    }
+}
+
+/// The active probe's `type`.
+fn probe_kind(raw: Option<&str>, path: &str, error: &mut dyn FnMut(String, String)) -> ProbeKind {
+    match raw {
+        None | Some("http") => ProbeKind::Http,
+        Some("https") => ProbeKind::Https,
+        Some("tcp") => ProbeKind::Tcp,
+        Some(other @ ("grpc" | "grpcs")) => {
+            error(
+                format!("{path}.type"),
+                format!("{other:?} probes are not supported: use http, https or tcp"),
+            );
+            ProbeKind::Http
         }
-    };
-    let timeout = seconds(active.timeout, 1.0, format!("{active_path}.timeout"));
+        Some(other) => {
+            error(
+                format!("{path}.type"),
+                format!("unknown type {other:?}: expected http, https or tcp"),
+            );
+            ProbeKind::Http
+        }
+    }
+}
+
+/// Seconds within Kong's range (`default` when unset).
+fn seconds(
+    value: Option<f64>,
+    default: f64,
+    field: String,
+    error: &mut dyn FnMut(String, String),
+) -> Duration {
+    let value = value.unwrap_or(default);
+    if (0.0..=MAX_SECONDS).contains(&value) {
+        Duration::from_secs_f64(value)
+    } else {
+        error(field, format!("{value} is out of range 0..65535 (seconds)"));
+        Duration::ZERO
+    }
+}
+
+/// The active checks (`kind`, `http_path` and `concurrency` read already).
+fn active_check(
+    active: RawActive,
+    kind: ProbeKind,
+    http_path: String,
+    concurrency: usize,
+    active_path: &str,
+    error: &mut dyn FnMut(String, String),
+) -> ActiveHealthcheck {
+    let timeout = seconds(active.timeout, 1.0, format!("{active_path}.timeout"), error);
     let active_healthy = active.healthy.unwrap_or_default();
     let active_unhealthy = active.unhealthy.unwrap_or_default();
     let healthy_interval = seconds(
         active_healthy.interval,
         0.0,
         format!("{active_path}.healthy.interval"),
+        error,
     );
     let unhealthy_interval = seconds(
         active_unhealthy.interval,
         0.0,
         format!("{active_path}.unhealthy.interval"),
+        error,
     );
-    let active = ActiveHealthcheck {
+    ActiveHealthcheck {
         kind,
         https_sni: active.https_sni,
         https_verify_certificate: active.https_verify_certificate.unwrap_or(true),
@@ -197,7 +226,15 @@ pub fn build(
             &format!("{active_path}.unhealthy"),
             error,
         ),
-    };
+    }
+}
+
+/// The passive checks: rules over real traffic, without intervals.
+fn passive_check(
+    passive: RawPassive,
+    passive_path: &str,
+    error: &mut dyn FnMut(String, String),
+) -> PassiveHealthcheck {
     let passive_healthy = passive.healthy.unwrap_or_default();
     let passive_unhealthy = passive.unhealthy.unwrap_or_default();
     for (field, value) in [
@@ -211,7 +248,7 @@ pub fn build(
             );
         }
     }
-    let passive = PassiveHealthcheck {
+    PassiveHealthcheck {
         healthy: healthy_rule(
             passive_healthy,
             Duration::ZERO,
@@ -226,11 +263,6 @@ pub fn build(
             &format!("{passive_path}.unhealthy"),
             error,
         ),
-    };
-    Healthchecks {
-        active,
-        passive,
-        threshold,
     }
 }
 

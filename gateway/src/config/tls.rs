@@ -53,20 +53,7 @@ impl Validator {
             let mut certificate = self.certificate(&raw, &path, i);
             for (j, sni) in raw.snis.iter().enumerate() {
                 let sni_path = format!("{path}.snis[{j}]");
-                let name = match sni {
-                    Value::String(name) => Some(name.clone()),
-                    other => self.de::<RawSni>(other, &sni_path).and_then(|sni| {
-                        if sni.certificate.is_some() {
-                            self.error(
-                                format!("{sni_path}.certificate"),
-                                "a nested SNI belongs to its certificate",
-                            );
-                            return None;
-                        }
-                        Some(sni.name)
-                    }),
-                };
-                if let Some(name) = name.and_then(|name| self.sni(&name, &sni_path, &mut names))
+                if let Some(name) = self.nested_sni(sni, &sni_path, &mut names)
                     && let Some(certificate) = &mut certificate
                 {
                     certificate.snis.push(name);
@@ -82,22 +69,9 @@ impl Validator {
             out.push(certificate);
         }
         for (i, value) in snis.iter().enumerate() {
-            let path = format!("snis[{i}]");
-            let Some(raw) = self.de::<RawSni>(value, &path) else {
-                continue;
-            };
-            let Some(reference) = &raw.certificate else {
-                self.error(format!("{path}.certificate"), "required field missing");
-                continue;
-            };
-            let Some(&index) = reference.keys().iter().find_map(|key| ids.get(*key)) else {
-                self.error(
-                    format!("{path}.certificate"),
-                    format!("no certificate with id {:?}", reference.keys().join(", ")),
-                );
-                continue;
-            };
-            if let Some(name) = self.sni(&raw.name, &format!("{path}.name"), &mut names) {
+            if let Some((index, name)) =
+                self.top_level_sni(value, &format!("snis[{i}]"), &ids, &mut names)
+            {
                 out[index].snis.push(name);
             }
         }
@@ -127,6 +101,55 @@ impl Validator {
             certificates: out,
             default,
         }
+    }
+
+    /// A certificate's nested SNI (a name, or `{name: ...}` without `certificate`), checked and
+    /// recorded in `names`.
+    fn nested_sni(
+        &mut self,
+        sni: &Value,
+        path: &str,
+        names: &mut HashMap<String, String>,
+    ) -> Option<String> {
+        let name = match sni {
+            Value::String(name) => name.clone(),
+            other => {
+                let sni = self.de::<RawSni>(other, path)?;
+                if sni.certificate.is_some() {
+                    self.error(
+                        format!("{path}.certificate"),
+                        "a nested SNI belongs to its certificate",
+                    );
+                    return None;
+                }
+                sni.name
+            }
+        };
+        self.sni(&name, path, names)
+    }
+
+    /// A top-level SNI: the index (among `ids`) of the certificate it names, and its name.
+    fn top_level_sni(
+        &mut self,
+        value: &Value,
+        path: &str,
+        ids: &HashMap<String, usize>,
+        names: &mut HashMap<String, String>,
+    ) -> Option<(usize, String)> {
+        let raw = self.de::<RawSni>(value, path)?;
+        let Some(reference) = &raw.certificate else {
+            self.error(format!("{path}.certificate"), "required field missing");
+            return None;
+        };
+        let Some(&index) = reference.keys().iter().find_map(|key| ids.get(*key)) else {
+            self.error(
+                format!("{path}.certificate"),
+                format!("no certificate with id {:?}", reference.keys().join(", ")),
+            );
+            return None;
+        };
+        let name = self.sni(&raw.name, &format!("{path}.name"), names)?;
+        Some((index, name))
     }
 
     /// Validates `ca_certificates[]`: id → PEM.
