@@ -194,6 +194,36 @@ impl Validator {
     ) -> Option<RateLimitingConfig> {
         let raw = self.de::<RawRateLimitingConfig>(value, path)?;
         let errors_before = self.errors.len();
+        let limits = self.rate_limits(&raw, path);
+        let limit_by = self.limit_by(&raw, path);
+        if let Some(rate) = raw.sync_rate
+            && rate != -1.0
+        {
+            self.error(
+                format!("{path}.sync_rate"),
+                "only -1 (counters updated on every request) is supported",
+            );
+        }
+        let policy = self.policy(&raw, path);
+        let error_code = raw.error_code.unwrap_or(429);
+        self.status(error_code, &format!("{path}.error_code"));
+        (self.errors.len() == errors_before).then(|| RateLimitingConfig {
+            limits,
+            limit_by,
+            policy,
+            fault_tolerant: raw.fault_tolerant.unwrap_or(true),
+            hide_client_headers: raw.hide_client_headers.unwrap_or(false),
+            error_code,
+            error_message: raw
+                .error_message
+                .unwrap_or_else(|| DEFAULT_RATE_LIMIT_MESSAGE.to_owned()),
+        })
+    }
+
+    /// The configured windows with their limits, shortest first; at least one, and a longer
+    /// window never allows fewer requests than a shorter one (Kong).
+    fn rate_limits(&mut self, raw: &RawRateLimitingConfig, path: &str) -> Vec<(RateWindow, u32)> {
+        let errors_before = self.errors.len();
         let mut limits: Vec<(RateWindow, u32)> = Vec::new();
         let configured = [
             raw.second, raw.minute, raw.hour, raw.day, raw.month, raw.year,
@@ -232,7 +262,12 @@ impl Validator {
                 );
             }
         }
-        let limit_by = match raw.limit_by.as_deref() {
+        limits
+    }
+
+    /// `limit_by`, with the `header_name` or `path` it needs.
+    fn limit_by(&mut self, raw: &RawRateLimitingConfig, path: &str) -> LimitBy {
+        match raw.limit_by.as_deref() {
             None | Some("consumer") => LimitBy::Consumer,
             Some("credential") => LimitBy::Credential,
             Some("ip") => LimitBy::Ip,
@@ -273,19 +308,15 @@ impl Validator {
                 );
                 LimitBy::Ip
             }
-        };
-        if let Some(rate) = raw.sync_rate
-            && rate != -1.0
-        {
-            self.error(
-                format!("{path}.sync_rate"),
-                "only -1 (counters updated on every request) is supported",
-            );
         }
-        let policy = match raw.policy.as_deref() {
+    }
+
+    /// `policy`: local counters, or Redis with its settings.
+    fn policy(&mut self, raw: &RawRateLimitingConfig, path: &str) -> RateLimitPolicy {
+        match raw.policy.as_deref() {
             None | Some("local") => RateLimitPolicy::Local,
             Some("redis") => self
-                .redis_settings(&raw, path)
+                .redis_settings(raw, path)
                 .map_or(RateLimitPolicy::Local, RateLimitPolicy::Redis),
             Some("cluster") => {
                 self.error(
@@ -301,20 +332,7 @@ impl Validator {
                 );
                 RateLimitPolicy::Local
             }
-        };
-        let error_code = raw.error_code.unwrap_or(429);
-        self.status(error_code, &format!("{path}.error_code"));
-        (self.errors.len() == errors_before).then(|| RateLimitingConfig {
-            limits,
-            limit_by,
-            policy,
-            fault_tolerant: raw.fault_tolerant.unwrap_or(true),
-            hide_client_headers: raw.hide_client_headers.unwrap_or(false),
-            error_code,
-            error_message: raw
-                .error_message
-                .unwrap_or_else(|| DEFAULT_RATE_LIMIT_MESSAGE.to_owned()),
-        })
+        }
     }
 
     /// Redis settings from the nested `redis` block and/or the flat `redis_*` fields (Kong keeps
