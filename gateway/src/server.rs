@@ -19,7 +19,7 @@ use crate::{
     access_log::AccessLog,
     admin::AdminService,
     cli::RunArgs,
-    config,
+    config::{self, model::GatewaySettings},
     engine::Engine,
     health::HealthChecker,
     reload::{ReloadService, Reloader},
@@ -75,18 +75,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     };
     let file_settings = config.gateway.clone();
-    if let Some(listen) = args.proxy_listen {
-        config.gateway.proxy_listen = listen;
-    }
-    if let Some(listen) = args.proxy_listen_tls {
-        config.gateway.proxy_listen_tls = Some(listen);
-    }
-    if let Some(listen) = args.admin_listen {
-        config.gateway.admin_listen = listen;
-    }
-    if let Some(threads) = args.threads.filter(|threads| *threads > 0) {
-        config.gateway.threads = threads;
-    }
+    apply_command_line(args, &mut config.gateway);
     let settings = config.gateway.clone();
     for warning in &config.warnings {
         tracing::warn!(%warning, "config warning");
@@ -99,49 +88,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
         "config loaded"
     );
     let state = Arc::new(ArcSwap::from_pointee(runtime));
-
-    let mut conf = ServerConf {
-        threads: settings.threads,
-        grace_period_seconds: Some(5),
-        graceful_shutdown_timeout_seconds: Some(5),
-        ..ServerConf::default()
+    let mut server = pingora_server(args, &settings);
+    let proxy = match proxy_service(&state, &settings) {
+        Ok(proxy) => proxy,
+        Err(err) => {
+            tracing::error!(error.message = %err, "cannot set up TLS");
+            eprintln!("cannot set up TLS: {err}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
     };
-    conf.daemon = args.daemon;
-    let opt = Opt {
-        upgrade: args.upgrade,
-        daemon: args.daemon,
-        ..Opt::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(opt, conf);
-    server.bootstrap();
-
-    let mut proxy = Service::new(
-        "proxy".to_owned(),
-        Engine::new(
-            state.clone(),
-            &settings,
-            Arc::new(AccessLog::new(
-                settings.access_log.clone(),
-                !cfg!(debug_assertions),
-            )),
-        ),
-    );
-    proxy.add_tcp(&settings.proxy_listen.to_string());
-    if let Some(listen_tls) = settings.proxy_listen_tls {
-        let mut tls =
-            match TlsSettings::with_callbacks(Box::new(SniCertificates::new(state.clone()))) {
-                Ok(tls) => tls,
-                Err(err) => {
-                    tracing::error!(error.message = %err, "cannot set up TLS");
-                    eprintln!("cannot set up TLS: {err}");
-                    return ExitCode::from(EXIT_CONFIG);
-                }
-            };
-        tls.enable_h2();
-        proxy.add_tls_with_settings(&listen_tls.to_string(), None, tls);
-    }
     server.add_service(proxy);
-
     let reloader = Arc::new(Reloader::new(
         args.config.clone(),
         state.clone(),
@@ -162,4 +118,56 @@ pub fn run(args: &RunArgs) -> ExitCode {
 
     tracing::info!(proxy = %settings.proxy_listen, proxy_tls = ?settings.proxy_listen_tls, admin = %settings.admin_listen, threads = settings.threads, "gateway starting");
     server.run_forever()
+}
+
+/// The command line's listeners and threads over the file's.
+fn apply_command_line(args: &RunArgs, settings: &mut GatewaySettings) {
+    if let Some(listen) = args.proxy_listen {
+        settings.proxy_listen = listen;
+    }
+    if let Some(listen) = args.proxy_listen_tls {
+        settings.proxy_listen_tls = Some(listen);
+    }
+    if let Some(listen) = args.admin_listen {
+        settings.admin_listen = listen;
+    }
+    if let Some(threads) = args.threads.filter(|threads| *threads > 0) {
+        settings.threads = threads;
+    }
+}
+
+/// Pingora's server: worker threads, graceful shutdown and upgrade, daemon mode.
+fn pingora_server(args: &RunArgs, settings: &GatewaySettings) -> Server {
+    let mut conf = ServerConf {
+        threads: settings.threads,
+        grace_period_seconds: Some(5),
+        graceful_shutdown_timeout_seconds: Some(5),
+        ..ServerConf::default()
+    };
+    conf.daemon = args.daemon;
+    let opt = Opt {
+        upgrade: args.upgrade,
+        daemon: args.daemon,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    server.bootstrap();
+    server
+}
+
+/// The proxy's listeners (cleartext, and TLS with HTTP/2 when configured) on the engine.
+fn proxy_service(
+    state: &Arc<ArcSwap<Runtime>>,
+    settings: &GatewaySettings,
+) -> Result<Service<Engine>, Box<pingora::Error>> {
+    let access_log = AccessLog::new(settings.access_log.clone(), !cfg!(debug_assertions));
+    let engine = Engine::new(state.clone(), settings, Arc::new(access_log));
+    let mut proxy = Service::new("proxy".to_owned(), engine);
+    proxy.add_tcp(&settings.proxy_listen.to_string());
+    if let Some(listen_tls) = settings.proxy_listen_tls {
+        let mut tls = TlsSettings::with_callbacks(Box::new(SniCertificates::new(state.clone())))?;
+        tls.enable_h2();
+        proxy.add_tls_with_settings(&listen_tls.to_string(), None, tls);
+    }
+    Ok(proxy)
 }
