@@ -99,36 +99,37 @@ pub struct Observation {
     pub proxy_ms: Option<f64>,
 }
 
+/// Registers `collector` in `registry`, returning it.
+fn registered<C: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    collector: C,
+) -> C {
+    registry
+        .register(Box::new(collector.clone()))
+        .expect("BUG: metric names are unique");
+    collector
+}
+
+/// A registered counter family.
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let counter =
+        IntCounterVec::new(Opts::new(name, help), labels).expect("BUG: static metric definition");
+    registered(registry, counter)
+}
+
+/// A registered latency histogram per service and route, in Kong's buckets.
+fn latency(registry: &Registry, name: &str, help: &str) -> HistogramVec {
+    let histogram = HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS_MS.to_vec()),
+        &["service", "route"],
+    )
+    .expect("BUG: static metric definition");
+    registered(registry, histogram)
+}
+
 impl Metrics {
     fn new() -> Self {
         let registry = Registry::new();
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "kong_http_requests_total",
-                "HTTP status codes per service/route, as Kong's Prometheus plugin",
-            ),
-            &["service", "route", "code", "source"],
-        )
-        .expect("BUG: static metric definition");
-        let histogram = |name: &str, help: &str| {
-            HistogramVec::new(
-                HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS_MS.to_vec()),
-                &["service", "route"],
-            )
-            .expect("BUG: static metric definition")
-        };
-        let request_latency = histogram(
-            "kong_request_latency_ms",
-            "Total latency of requests, from the first byte read to the last byte sent (ms)",
-        );
-        let upstream_latency = histogram(
-            "kong_upstream_latency_ms",
-            "Time the upstream took to answer (ms)",
-        );
-        let proxy_latency = histogram(
-            "kong_kong_latency_ms",
-            "Time the gateway spent before calling the upstream: routing and plugins (ms)",
-        );
         let target_health = IntGaugeVec::new(
             Opts::new(
                 "kong_upstream_target_health",
@@ -137,54 +138,6 @@ impl Metrics {
             &["upstream", "target", "address", "state"],
         )
         .expect("BUG: static metric definition");
-        let reloads = IntCounterVec::new(
-            Opts::new(
-                "gateway_config_reloads_total",
-                "Config reload attempts by result (file, SIGHUP and POST /config)",
-            ),
-            &["result"],
-        )
-        .expect("BUG: static metric definition");
-        let key_cache = IntCounterVec::new(
-            Opts::new(
-                "gateway_api_key_cache_total",
-                "apikey-auth-plugin verdict cache lookups by result",
-            ),
-            &["result"],
-        )
-        .expect("BUG: static metric definition");
-        let rate_limited = IntCounterVec::new(
-            Opts::new(
-                "gateway_rate_limit_rejections_total",
-                "Requests answered 429 by the rate-limiting plugin",
-            ),
-            &["service", "route"],
-        )
-        .expect("BUG: static metric definition");
-        let tls_handshakes = IntCounterVec::new(
-            Opts::new(
-                "gateway_tls_handshakes_total",
-                "TLS handshakes of the TLS listener: started (a certificate was chosen), completed, \
-                 no_certificate; started minus completed failed or were abandoned",
-            ),
-            &["result"],
-        )
-        .expect("BUG: static metric definition");
-        for collector in [
-            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(request_latency.clone()),
-            Box::new(upstream_latency.clone()),
-            Box::new(proxy_latency.clone()),
-            Box::new(target_health.clone()),
-            Box::new(reloads.clone()),
-            Box::new(key_cache.clone()),
-            Box::new(rate_limited.clone()),
-            Box::new(tls_handshakes.clone()),
-        ] {
-            registry
-                .register(collector)
-                .expect("BUG: metric names are unique");
-        }
         #[cfg(target_os = "linux")]
         if let Err(err) = registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -192,20 +145,58 @@ impl Metrics {
             tracing::warn!(error = %err, "process metrics unavailable");
         }
         Self {
-            registry,
-            requests,
-            request_latency,
-            upstream_latency,
-            proxy_latency,
-            target_health,
-            reloads,
-            key_cache,
+            requests: counter(
+                &registry,
+                "kong_http_requests_total",
+                "HTTP status codes per service/route, as Kong's Prometheus plugin",
+                &["service", "route", "code", "source"],
+            ),
+            request_latency: latency(
+                &registry,
+                "kong_request_latency_ms",
+                "Total latency of requests, from the first byte read to the last byte sent (ms)",
+            ),
+            upstream_latency: latency(
+                &registry,
+                "kong_upstream_latency_ms",
+                "Time the upstream took to answer (ms)",
+            ),
+            proxy_latency: latency(
+                &registry,
+                "kong_kong_latency_ms",
+                "Time the gateway spent before calling the upstream: routing and plugins (ms)",
+            ),
+            target_health: registered(&registry, target_health),
+            reloads: counter(
+                &registry,
+                "gateway_config_reloads_total",
+                "Config reload attempts by result (file, SIGHUP and POST /config)",
+                &["result"],
+            ),
+            key_cache: counter(
+                &registry,
+                "gateway_api_key_cache_total",
+                "apikey-auth-plugin verdict cache lookups by result",
+                &["result"],
+            ),
             key_cache_hits: OnceLock::new(),
             key_cache_misses: OnceLock::new(),
-            rate_limited,
-            tls_handshakes,
+            rate_limited: counter(
+                &registry,
+                "gateway_rate_limit_rejections_total",
+                "Requests answered 429 by the rate-limiting plugin",
+                &["service", "route"],
+            ),
+            tls_handshakes: counter(
+                &registry,
+                "gateway_tls_handshakes_total",
+                "TLS handshakes of the TLS listener: started (a certificate was chosen), completed, \
+                 no_certificate; started minus completed failed or were abandoned",
+                &["result"],
+            ),
             in_flight: AtomicU64::new(0),
             total: AtomicU64::new(0),
+            registry,
         }
     }
 
