@@ -10,6 +10,7 @@ use http::{HeaderName, HeaderValue, header};
 use pingora::http::RequestHeader;
 
 use crate::{
+    config::model::{Route, Service},
     plugins::{AccessRequest, Effects, Flow, key_auth::strip_query_args},
     responses::LocalResponse,
     responses::{GatewayError, RequestId},
@@ -120,7 +121,35 @@ pub async fn decide(
             };
         }
     }
-    let normalised = matches!(path, Cow::Owned(_));
+    let (upstream_uri, forwarded_prefix) = upstream_uri(
+        request,
+        &path,
+        matches!(path, Cow::Owned(_)),
+        matched.matched_len,
+        route,
+        service,
+        effects,
+    );
+    Decision::Proxy(Proxied {
+        route: route_index,
+        service: service_index,
+        upstream_uri,
+        forwarded_prefix,
+    })
+}
+
+/// The upstream URI (path and query) when it differs from the client's: `strip_path`, the
+/// service's path, `path_handling`, a normalised path, hidden query arguments; and the prefix
+/// `strip_path` removed (`X-Forwarded-Prefix`). `normalised`: `path` differs from the client's.
+fn upstream_uri(
+    request: &RequestHeader,
+    path: &str,
+    normalised: bool,
+    matched_len: usize,
+    route: &Route,
+    service: &Service,
+    effects: &Effects,
+) -> (Option<String>, Option<String>) {
     // key-auth's hide_credentials: the key leaves the query string.
     let query: Option<Cow<'_, str>> = match request.uri.query() {
         Some(query) if !effects.hidden_query_args().is_empty() => {
@@ -131,32 +160,23 @@ pub async fn decide(
         query => query.map(Cow::Borrowed),
     };
     let query_changed = query.as_deref() != request.uri.query();
-    let (upstream_uri, forwarded_prefix) =
-        if route.strip_path || service.path.is_some() || normalised || query_changed {
-            let upstream = upstream_path(
-                service.path.as_deref(),
-                &path,
-                route.strip_path,
-                matched.matched_len,
-                route.path_handling,
-            );
-            let mut uri = escape_path(&upstream).into_owned();
-            if let Some(query) = &query {
-                uri.push('?');
-                uri.push_str(query);
-            }
-            let prefix = (route.strip_path && matched.matched_len > 0)
-                .then(|| path[..matched.matched_len].to_owned());
-            (Some(uri), prefix)
-        } else {
-            (None, None)
-        };
-    Decision::Proxy(Proxied {
-        route: route_index,
-        service: service_index,
-        upstream_uri,
-        forwarded_prefix,
-    })
+    if !(route.strip_path || service.path.is_some() || normalised || query_changed) {
+        return (None, None);
+    }
+    let upstream = upstream_path(
+        service.path.as_deref(),
+        path,
+        route.strip_path,
+        matched_len,
+        route.path_handling,
+    );
+    let mut uri = escape_path(&upstream).into_owned();
+    if let Some(query) = &query {
+        uri.push('?');
+        uri.push_str(query);
+    }
+    let prefix = (route.strip_path && matched_len > 0).then(|| path[..matched_len].to_owned());
+    (Some(uri), prefix)
 }
 
 /// Kong's answer to a cleartext request on an https-only route: 426 `Please use HTTPS protocol`

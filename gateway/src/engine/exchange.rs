@@ -13,7 +13,7 @@
 //!    client's is kept for its next request when both were left clean.
 
 use std::{
-    net::IpAddr,
+    net::{IpAddr, SocketAddr},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -22,8 +22,8 @@ use http::{HeaderName, HeaderValue, Method, Version, header};
 use pingora::{
     ErrorType,
     apps::{HttpPersistentSettings, ReusedHttpStream},
-    http::RequestHeader,
-    protocols::http::ServerSession,
+    http::{RequestHeader, ResponseHeader},
+    protocols::http::{ServerSession, v1::client::HttpSession},
     server::ShutdownWatch,
 };
 
@@ -41,7 +41,7 @@ use crate::{
     plugins::Effects,
     responses::LocalResponse,
     responses::{GatewayError, RequestId},
-    runtime::Runtime,
+    runtime::{Runtime, ServiceRuntime},
 };
 
 /// How long a write to the client may wait for it to read (nginx's `send_timeout`).
@@ -415,25 +415,8 @@ impl<'a> Exchange<'a> {
         {
             health::record_response(pool, target, status);
         }
-        let upstream_started = self.upstream_started.unwrap_or(now);
-        let upstream_latency = millis(now.saturating_duration_since(upstream_started));
-        let proxy_latency = millis(upstream_started.saturating_duration_since(self.started));
         let client_http10 = session.req_header().version == Version::HTTP_10;
-        // A response's nominations are removed too; a malformed one nominates nothing.
-        let nominated = hop_by_hop::nominations(&head.headers).unwrap_or_default();
-        let skip = |name: &HeaderName| {
-            hop_by_hop::is_hop_by_hop_response(name, &nominated, switching, client_http10)
-        };
-        let response = forwarding::forwarded_response(head, 4, skip, |headers| {
-            forwarding::answered(
-                headers,
-                upstream_latency,
-                proxy_latency,
-                self.request_id_header.clone(),
-            );
-            // Plugins' response headers (CORS, rate-limit counters, correlation id echo).
-            self.effects.apply_to_response(headers);
-        });
+        let response = self.client_head(head, now, switching, client_http10);
         let Ok(response) = response else {
             return self
                 .answer_error(session, GatewayError::BadGateway, false)
@@ -458,19 +441,66 @@ impl<'a> Exchange<'a> {
             Box::pin(tunnel::pipe(session, &mut upstream, idle)).await;
             return Ending::Abort;
         }
+        if !self.copy_body(session, &mut upstream, addr, service).await {
+            return Ending::Abort;
+        }
+        upstream.respect_keepalive();
+        if let Some(stream) = upstream.reuse().await {
+            engine.pool.put(pool_key, stream);
+        }
+        Ending::Finish
+    }
+
+    /// The upstream's response head `head` as the client gets it: hop-by-hop headers and those
+    /// the response nominates removed, the gateway's latency and request-id headers added, then
+    /// the plugins' response headers (CORS, rate-limit counters, correlation id echo).
+    fn client_head(
+        &self,
+        head: &ResponseHeader,
+        now: Instant,
+        switching: bool,
+        client_http10: bool,
+    ) -> pingora::Result<ResponseHeader> {
+        let upstream_started = self.upstream_started.unwrap_or(now);
+        let upstream_latency = millis(now.saturating_duration_since(upstream_started));
+        let proxy_latency = millis(upstream_started.saturating_duration_since(self.started));
+        // A response's nominations are removed too; a malformed one nominates nothing.
+        let nominated = hop_by_hop::nominations(&head.headers).unwrap_or_default();
+        let skip = |name: &HeaderName| {
+            hop_by_hop::is_hop_by_hop_response(name, &nominated, switching, client_http10)
+        };
+        forwarding::forwarded_response(head, 4, skip, |headers| {
+            forwarding::answered(
+                headers,
+                upstream_latency,
+                proxy_latency,
+                self.request_id_header.clone(),
+            );
+            self.effects.apply_to_response(headers);
+        })
+    }
+
+    /// Copies the upstream's body to the client; false when either side failed (the client has
+    /// the head already: breaking its connection off is the only way left to tell it the body is
+    /// incomplete). A failed upstream counts against its target.
+    async fn copy_body(
+        &self,
+        session: &mut ServerSession,
+        upstream: &mut HttpSession,
+        addr: SocketAddr,
+        service: Option<&ServiceRuntime>,
+    ) -> bool {
         loop {
             match upstream.read_body_bytes().await {
                 Ok(Some(chunk)) => {
                     // An empty chunk written to a chunked body would end it.
                     if !chunk.is_empty() && session.write_response_body(chunk, false).await.is_err()
                     {
-                        return Ending::Abort;
+                        return false;
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => return true,
                 Err(error) => {
-                    // The client has the head already: breaking its connection off is the
-                    // only way left to tell it the body is incomplete.
                     tracing::debug!(target = %addr, %error, "upstream failed mid-body");
                     if let Some(service) = service
                         && let Some((pool, target)) = self.tries.passive(&service.destination)
@@ -478,15 +508,10 @@ impl<'a> Exchange<'a> {
                         let timeout = error.etype() == &ErrorType::ReadTimedout;
                         health::record_error(pool, target, timeout);
                     }
-                    return Ending::Abort;
+                    return false;
                 }
             }
         }
-        upstream.respect_keepalive();
-        if let Some(stream) = upstream.reuse().await {
-            engine.pool.put(pool_key, stream);
-        }
-        Ending::Finish
     }
 
     async fn answer_error(

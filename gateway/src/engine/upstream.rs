@@ -177,19 +177,8 @@ pub async fn exchange(
         let connection = match pool.connect(&peer, pool_key).await {
             Ok(connection) => connection,
             Err(error) => {
-                let timeout = error.etype() == &ErrorType::ConnectTimedout;
-                if let Some((upstream, target)) = tries.passive(&outgoing.service.destination) {
-                    health::record_error(upstream, target, timeout);
-                }
-                tracing::debug!(target = %addr, tries = tries.count, %error, "connect failed");
-                if tries.counted() <= retries {
-                    continue;
-                }
-                return Err(Failure::Answer(if timeout {
-                    GatewayError::Timeout
-                } else {
-                    GatewayError::BadGateway
-                }));
+                connect_failed(outgoing, tries, addr, &error, retries)?;
+                continue;
             }
         };
         let mut upstream = HttpSession::new_with_options(connection.stream, &peer);
@@ -230,32 +219,80 @@ pub async fn exchange(
             Err(Broken::TooLarge) => return Err(Failure::Answer(GatewayError::PayloadTooLarge)),
             Err(Broken::Upstream(error)) => error,
         };
-        let timeout = matches!(
-            error.etype(),
-            ErrorType::ReadTimedout | ErrorType::WriteTimedout
-        );
-        // A pooled connection that fails before any answer was most likely closed by the
-        // upstream while idle: not the target's fault, and the request never reached it.
-        let stale = connection.reused && !timeout;
-        if !stale && let Some((upstream, target)) = tries.passive(&outgoing.service.destination) {
-            health::record_error(upstream, target, timeout);
-        }
-        tracing::debug!(target = %addr, tries = tries.count, stale, %error, "upstream exchange failed");
-        let replayable =
-            !outgoing.send_body || client.is_body_done() && !client.retry_buffer_truncated();
-        let idempotent = client.req_header().method.is_idempotent();
-        if stale && replayable && tries.forgive_stale() {
-            continue;
-        }
-        if tries.counted() <= retries && replayable && idempotent {
-            continue;
-        }
-        return Err(Failure::Answer(if timeout {
-            GatewayError::Timeout
-        } else {
-            GatewayError::BadGateway
-        }));
+        exchange_failed(
+            outgoing,
+            tries,
+            client,
+            addr,
+            &error,
+            connection.reused,
+            retries,
+        )?;
     }
+}
+
+/// After a failed connect to `addr`: counts it against the target; `Ok` to try again while
+/// `retries` allow, else Kong's answer (504 for a timeout, else 502).
+fn connect_failed(
+    outgoing: &Outgoing<'_>,
+    tries: &mut Tries,
+    addr: SocketAddr,
+    error: &Error,
+    retries: usize,
+) -> Result<(), Failure> {
+    let timeout = error.etype() == &ErrorType::ConnectTimedout;
+    if let Some((upstream, target)) = tries.passive(&outgoing.service.destination) {
+        health::record_error(upstream, target, timeout);
+    }
+    tracing::debug!(target = %addr, tries = tries.count, %error, "connect failed");
+    if tries.counted() <= retries {
+        return Ok(());
+    }
+    Err(Failure::Answer(if timeout {
+        GatewayError::Timeout
+    } else {
+        GatewayError::BadGateway
+    }))
+}
+
+/// After an exchange with `addr` failed before the answer's head (on a pooled connection when
+/// `reused`): counts it against the target unless the connection was only stale; `Ok` to try
+/// again when the request can be replayed (a stale connection, or an idempotent request while
+/// `retries` allow), else Kong's answer.
+fn exchange_failed(
+    outgoing: &Outgoing<'_>,
+    tries: &mut Tries,
+    client: &mut ServerSession,
+    addr: SocketAddr,
+    error: &Error,
+    reused: bool,
+    retries: usize,
+) -> Result<(), Failure> {
+    let timeout = matches!(
+        error.etype(),
+        ErrorType::ReadTimedout | ErrorType::WriteTimedout
+    );
+    // A pooled connection that fails before any answer was most likely closed by the
+    // upstream while idle: not the target's fault, and the request never reached it.
+    let stale = reused && !timeout;
+    if !stale && let Some((upstream, target)) = tries.passive(&outgoing.service.destination) {
+        health::record_error(upstream, target, timeout);
+    }
+    tracing::debug!(target = %addr, tries = tries.count, stale, %error, "upstream exchange failed");
+    let replayable =
+        !outgoing.send_body || client.is_body_done() && !client.retry_buffer_truncated();
+    let idempotent = client.req_header().method.is_idempotent();
+    if stale && replayable && tries.forgive_stale() {
+        return Ok(());
+    }
+    if tries.counted() <= retries && replayable && idempotent {
+        return Ok(());
+    }
+    Err(Failure::Answer(if timeout {
+        GatewayError::Timeout
+    } else {
+        GatewayError::BadGateway
+    }))
 }
 
 /// The peer for `addr` (with the service's connect timeout, and its TLS settings and the SNI when
