@@ -593,9 +593,6 @@ mod tests {
     }
 
     #[test]
-    #[test]
-    #[test]
-    #[test]
     fn gomicro_layout_strips_the_service_prefix() {
         let specs = [
             with_paths(vec![prefix("/auth")]),
@@ -621,11 +618,6 @@ mod tests {
         }
     }
 
-    #[test]
-    #[test]
-    #[test]
-    #[test]
-    #[test]
     #[test]
     fn longest_prefix_wins_when_two_prefixes_match() {
         let t = table(&[

@@ -343,6 +343,7 @@ pub fn escape_path(path: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
     fn upstream_path_follows_every_worked_example_of_the_v0_table() {
         // (service path, request, strip -> expected, no strip -> expected); route path `/api`.
         let cases: &[(Option<&str>, &str, &str, &str)] = &[
@@ -376,6 +377,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn upstream_path_for_a_route_without_paths_uses_the_whole_request_path() {
         // strip_path true but nothing matched (matched_len 0), as Kong with a hosts-only route.
         let cases: &[(Option<&str>, &str, &str)] = &[
@@ -392,6 +394,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn v1_path_handling_concatenates_without_the_v0_slash_rules() {
         // (service path, route prefix, request, strip, expected) — Kong's documented v1 table.
         let cases: &[(Option<&str>, &str, &str, bool, &str)] = &[
@@ -415,6 +418,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn dot_work_is_found_by_one_pass() {
         for (path, expected) in [
             ("/svc/ping", false),
@@ -434,6 +438,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn normalize_path_matches_kong_uri_normalisation() {
         let cases: &[(&str, &str)] = &[
             ("/auth/../blog/x", "/blog/x"),
@@ -467,6 +472,7 @@ mod tests {
         }
     }
 
+    #[test]
     fn normalize_path_borrows_when_nothing_changes() {
         for raw in [
             "/",
@@ -488,6 +494,7 @@ mod tests {
         );
     }
 
+    #[test]
     fn escape_path_encodes_only_bytes_unsafe_in_a_path() {
         let cases: &[(&str, &str)] = &[
             ("/a b", "/a%20b"),
@@ -506,6 +513,7 @@ mod tests {
         );
     }
 
+    #[test]
     fn normalised_then_escaped_paths_round_trip_for_the_wire() {
         let cases: &[(&str, &str)] = &[
             ("/a%20b/../c%2Fd", "/c%2Fd"),
