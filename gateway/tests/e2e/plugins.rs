@@ -1,5 +1,6 @@
 //! Kong's traffic plugins through the real gateway and a real upstream: `cors`,
-//! `request-size-limiting`, `correlation-id`, `ip-restriction`, `key-auth`, and scope precedence.
+//! `request-size-limiting`, `correlation-id`, `ip-restriction`, `key-auth`, `response-transformer`,
+//! and scope precedence.
 //! The echo upstream reports the headers and path it received, so the tests see what went upstream.
 
 use std::time::Duration;
@@ -432,4 +433,46 @@ plugins:
         let response = client.get(gateway.url(path)).send().await.unwrap();
         assert_eq!(response.status().as_u16(), status, "{path}");
     }
+}
+
+// === response-transformer ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_transformer_rewrites_the_proxied_responses_headers_in_kongs_order() {
+    // Arrange
+    let upstream = Upstream::start("svc").await;
+    let plugins = "  - name: response-transformer\n    config:\n      remove: {headers: [x-kong-proxy-latency]}\n      rename: {headers: ['x-kong-upstream-latency:x-upstream-ms']}\n      replace: {headers: ['content-type:application/vnd.api+json', 'x-absent:1']}\n      add: {headers: ['x-frame-options:DENY', 'content-type:text/plain']}\n      append: {headers: ['vary:Origin']}\n";
+    let gateway = Gateway::start(&config(&upstream, plugins, ""));
+
+    // Act
+    let response = reqwest::get(gateway.url("/api/items")).await.unwrap();
+
+    // Assert
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-kong-proxy-latency"), None, "removed");
+    assert_eq!(
+        header(&response, "x-kong-upstream-latency"),
+        None,
+        "renamed away"
+    );
+    assert!(
+        header(&response, "x-upstream-ms").is_some_and(|ms| ms.parse::<u64>().is_ok()),
+        "renamed with its value: {:?}",
+        response.headers()
+    );
+    assert_eq!(
+        header(&response, "content-type"),
+        Some("application/vnd.api+json"),
+        "replaced; add keeps a header the upstream sent"
+    );
+    assert_eq!(
+        header(&response, "x-absent"),
+        None,
+        "replace needs the header"
+    );
+    assert_eq!(header(&response, "x-frame-options"), Some("DENY"));
+    assert_eq!(header(&response, "vary"), Some("Origin"));
+    assert!(header(&response, "x-kong-request-id").is_some());
+    let body = body_json(response).await;
+    assert_eq!(body["path"], "/items", "the body passes unchanged");
 }
