@@ -30,23 +30,23 @@
 //! - [`sni`]: the TLS listener's handshake callback, from the current snapshot.
 #![forbid(unsafe_code)]
 
-pub mod access_log;
-pub mod address;
-pub mod admin;
-pub mod balancer;
+mod access_log;
+mod address;
+mod admin;
+mod balancer;
 pub mod cli;
-pub mod config;
-pub mod engine;
-pub mod forwarding;
-pub mod health;
-pub mod metrics;
-pub mod plugins;
-pub mod reload;
-pub mod responses;
-pub mod router;
-pub mod runtime;
-pub mod secret;
+mod config;
+mod engine;
+mod forwarding;
+mod health;
+mod metrics;
+mod plugins;
+mod reload;
+mod responses;
+mod router;
+mod runtime;
+mod secret;
 pub mod server;
-pub mod sni;
-pub mod tls;
-pub mod validator;
+mod sni;
+mod tls;
+mod validator;

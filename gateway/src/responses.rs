@@ -89,6 +89,7 @@ impl LocalResponse {
         self
     }
 
+    #[cfg(test)]
     /// The value of header `name`, if set (tests).
     pub fn header(&self, name: &str) -> Option<&HeaderValue> {
         self.headers
@@ -123,8 +124,6 @@ pub enum GatewayError {
     RequestTimeout,
     /// 405: a method the gateway does not proxy (`CONNECT`).
     MethodNotAllowed,
-    /// 500: our bug.
-    Internal,
     /// 413: a streamed request body passed `request-size-limiting`'s limit (a plugin's exit).
     PayloadTooLarge,
 }
@@ -147,7 +146,6 @@ impl GatewayError {
             Self::UriTooLong => (414, "Request-URI Too Large"),
             Self::RequestTimeout => (408, "Request timeout"),
             Self::MethodNotAllowed => (405, "Method not allowed"),
-            Self::Internal => (500, "An unexpected error occurred"),
             Self::PayloadTooLarge => (413, SIZE_LIMIT_MESSAGE),
         }
     }

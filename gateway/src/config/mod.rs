@@ -20,7 +20,7 @@ pub mod raw;
 pub mod tls;
 pub mod validate;
 
-pub use crate::{secret::Secret, validator::ConfigError};
+pub use crate::validator::ConfigError;
 pub use model::Config;
 
 /// Every problem found in one config file.

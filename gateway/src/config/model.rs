@@ -156,8 +156,6 @@ pub struct Service {
     pub protocol: String,
     /// TLS to the upstream (`protocol: https`).
     pub tls: Option<UpstreamTls>,
-    /// The host as written.
-    pub host: String,
     /// The port as written (ignored for upstream services).
     pub port: u16,
     /// Upstream path prefix (`path`), if any.
@@ -215,8 +213,6 @@ impl Route {
             hosts: self.hosts.clone(),
             headers: self.headers.clone(),
             regex_priority: self.regex_priority,
-            strip_path: self.strip_path,
-            path_handling: self.path_handling,
         }
     }
 }

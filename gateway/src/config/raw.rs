@@ -56,6 +56,10 @@ impl std::fmt::Debug for RawSecret {
 }
 
 /// The top level of the file.
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFile {
@@ -92,6 +96,10 @@ pub struct RawFile {
 }
 
 /// `ca_certificates[]`: a trusted CA for HTTPS upstreams (`tls_verify`).
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCaCertificate {
@@ -107,6 +115,10 @@ pub struct RawCaCertificate {
 
 /// `certificates[]` (Kong 3.x): a PEM certificate (chain) and its key, an optional second pair of
 /// another key type (`cert_alt`/`key_alt`), and the SNIs it serves.
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCertificate {
@@ -126,6 +138,10 @@ pub struct RawCertificate {
 }
 
 /// `snis[]` at the top level, or an object in a certificate's `snis`.
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSni {
@@ -141,6 +157,10 @@ pub struct RawSni {
 }
 
 /// Our extension block `_gateway` (process settings; fixed at start).
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawGateway {
@@ -158,6 +178,10 @@ pub struct RawGateway {
 }
 
 /// `services[]`.
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
@@ -192,6 +216,10 @@ pub struct RawService {
 }
 
 /// `routes[]` (top level or nested in a service).
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
@@ -220,6 +248,10 @@ pub struct RawRoute {
 }
 
 /// `upstreams[]`.
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawUpstream {
@@ -247,6 +279,10 @@ pub struct RawUpstream {
 }
 
 /// `targets[]` (top level with `upstream:`, or nested).
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
@@ -260,6 +296,10 @@ pub struct RawTarget {
 }
 
 /// `plugins[]` at any scope.
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPlugin {
@@ -278,6 +318,10 @@ pub struct RawPlugin {
 }
 
 /// `consumers[]`.
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConsumer {
@@ -296,6 +340,10 @@ pub struct RawConsumer {
 }
 
 /// `keyauth_credentials[]`.
+#[expect(
+    dead_code,
+    reason = "Kong's fields: read so that Kong's files load, then unused"
+)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawKeyAuthCredential {

@@ -48,6 +48,7 @@ impl PluginChain {
         self.plugins.is_empty()
     }
 
+    #[cfg(test)]
     /// The plugins' names in execution order.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.plugins.iter().map(PluginInstance::name)

@@ -11,10 +11,6 @@ use http::HeaderValue;
 pub struct ConsumerRecord {
     /// Kong's consumer id.
     pub id: Arc<str>,
-    /// `username`.
-    pub username: Option<String>,
-    /// `custom_id`.
-    pub custom_id: Option<String>,
     pub(super) id_header: Option<HeaderValue>,
     pub(super) username_header: Option<HeaderValue>,
     pub(super) custom_id_header: Option<HeaderValue>,
@@ -27,14 +23,12 @@ fn header_value(text: &str) -> Option<HeaderValue> {
 
 impl ConsumerRecord {
     /// Consumer `id` with its `username` and `custom_id`.
-    pub fn new(id: &str, username: Option<String>, custom_id: Option<String>) -> Self {
+    pub fn new(id: &str, username: Option<&str>, custom_id: Option<&str>) -> Self {
         Self {
             id: Arc::from(id),
             id_header: header_value(id),
-            username_header: username.as_deref().and_then(header_value),
-            custom_id_header: custom_id.as_deref().and_then(header_value),
-            username,
-            custom_id,
+            username_header: username.and_then(header_value),
+            custom_id_header: custom_id.and_then(header_value),
         }
     }
 }

@@ -161,16 +161,19 @@ impl Effects {
         }
     }
 
+    #[cfg(test)]
     /// The recorded upstream header changes (tests).
     pub fn upstream_headers(&self) -> &[HeaderOp] {
         &self.upstream_headers
     }
 
+    #[cfg(test)]
     /// The recorded response header changes (tests).
     pub fn response_headers(&self) -> &[HeaderOp] {
         &self.response_headers
     }
 
+    #[cfg(test)]
     /// The value a response would get for `name` from these effects alone (tests).
     pub fn response_header(&self, name: &str) -> Option<&HeaderValue> {
         self.response_headers
@@ -184,6 +187,7 @@ impl Effects {
             .flatten()
     }
 
+    #[cfg(test)]
     /// The value the upstream request would get for `name` from these effects alone (tests);
     /// `Some(None)` when it is removed.
     pub fn upstream_header(&self, name: &str) -> Option<Option<&HeaderValue>> {

@@ -113,7 +113,8 @@ impl IpRestriction {
         Self { config }
     }
 
-    /// The refusal status.
+    #[cfg(test)]
+    /// The refusal status (tests).
     pub fn status(&self) -> u16 {
         self.config.status
     }

@@ -466,7 +466,13 @@ keyauth_credentials:
             let (flow, effects) = run(&plugin, "GET", uri, headers);
             assert!(matches!(flow, Flow::Continue), "{uri}");
             let who = effects.consumer.as_ref().unwrap();
-            assert_eq!(who.consumer.username.as_deref(), Some("alice"));
+            assert_eq!(
+                who.consumer
+                    .username_header
+                    .as_ref()
+                    .map(|v| v.to_str().unwrap()),
+                Some("alice")
+            );
             assert!(who.credential_id.is_some());
             let upstream = |name| effects.upstream_header(name).unwrap();
             assert_eq!(upstream("x-consumer-username").unwrap(), "alice");

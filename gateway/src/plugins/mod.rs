@@ -40,8 +40,8 @@ pub mod table;
 mod config_tests;
 
 pub use chain::PluginChain;
-pub use effects::{Authenticated, BodyLimit, Effects};
+pub use effects::{BodyLimit, Effects};
 #[cfg(test)]
 pub use plugin::test_header;
-pub use plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin};
+pub use plugin::{AccessRequest, BuildContext, Flow, ParseContext};
 pub use table::{PLUGIN_NAMES, PluginConfig, PluginInstance};

@@ -10,7 +10,7 @@
 //! unchanged) survives the reload with its counters and Redis connection. Building starts no task,
 //! thread or connection.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc};
 
 use crate::{
     config::{
@@ -209,8 +209,8 @@ pub(crate) fn credentials(config: &Config) -> Credentials {
         .map(|consumer| {
             ConsumerRecord::new(
                 &consumer.id,
-                consumer.username.clone(),
-                consumer.custom_id.clone(),
+                consumer.username.as_deref(),
+                consumer.custom_id.as_deref(),
             )
         })
         .collect();
@@ -228,11 +228,6 @@ fn route_enabled(route: &Route, config: &Config) -> bool {
     route
         .service
         .is_none_or(|service| config.services[service].enabled)
-}
-
-/// How long an idle pooled upstream connection may be reused.
-pub fn idle_timeout(config: &Config) -> Duration {
-    config.gateway.upstream_idle_timeout
 }
 
 #[cfg(test)]

@@ -131,7 +131,6 @@ impl Validator {
             name,
             protocol,
             tls,
-            host,
             port,
             path: address.path,
             target,

@@ -236,7 +236,8 @@ impl<C: Clock> LocalLimits<C> {
         usage
     }
 
-    /// Keys tracked, summed over the windows (tests, diagnostics).
+    #[cfg(test)]
+    /// Keys tracked, summed over the windows (tests).
     pub fn tracked_keys(&self) -> usize {
         self.windows
             .iter()

@@ -25,7 +25,7 @@ use http::{HeaderName, HeaderValue};
 
 use serde_yaml::Value;
 
-pub use self::config::{LimitBy, RateLimitPolicy, RateLimitingConfig, RateWindow, RedisSettings};
+pub use self::config::{LimitBy, RateLimitPolicy, RateLimitingConfig, RateWindow};
 use super::{
     effects::Effects,
     plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},

@@ -31,9 +31,6 @@ const EMPTY_UUID: &str = "00000000-0000-0000-0000-000000000000";
 /// Why the counters could not be updated.
 #[derive(Debug, thiserror::Error)]
 pub enum CounterError {
-    /// The settings do not make a Redis client.
-    #[error("invalid redis settings: {0}")]
-    Settings(String),
     /// Redis answered with an error or the connection failed.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
@@ -87,11 +84,6 @@ impl RedisCounters {
             ),
             target: format!("{}:{}/{}", settings.host, settings.port, settings.database),
         }
-    }
-
-    /// `host:port/db`.
-    pub fn target(&self) -> &str {
-        &self.target
     }
 
     /// Counts one request of `identifier` in every window of `limits` at `now`.
