@@ -109,4 +109,4 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -12,8 +12,8 @@ use super::{
 const KONG_YML: &str = include_str!("../../tests/fixtures/kong.yml");
 const KONG_LB_YML: &str = include_str!("../../tests/fixtures/kong-load-balanced.yml");
 
-/// The errors of `text`, as `"<path> @<line>: <message>"` lines.
-fn errors(text: &str) -> Vec<String> {
+/// The errors of `text`, as `"<path> @<line>: <message>"` lines (also the plugins' config tests).
+pub(crate) fn errors(text: &str) -> Vec<String> {
     match parse(text, "test.yml") {
         Ok(_) => panic!("expected errors, the config was accepted:\n{text}"),
         Err(errors) => errors

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::{
-    config::{Config, model::PluginScope, parse},
+    config::{Config, model::PluginScope, parse, tests::errors},
     plugins::{
         PluginConfig,
         correlation_id::CorrelationIdGenerator,
@@ -24,21 +24,7 @@ fn valid(text: &str) -> Config {
 
 /// Asserts that `text` is refused with an error `<path> @<line>: <message…>`.
 fn assert_refused(text: &str, expected: &str) {
-    let errors = match parse(text, "test.yml") {
-        Ok(_) => panic!("expected {expected:?}, the config was accepted:\n{text}"),
-        Err(errors) => errors.errors,
-    };
-    let lines: Vec<String> = errors
-        .iter()
-        .map(|e| {
-            format!(
-                "{} @{}: {}",
-                e.path,
-                e.line.map_or("-".into(), |l| l.to_string()),
-                e.message
-            )
-        })
-        .collect();
+    let lines = errors(text);
     assert!(
         lines.iter().any(|line| line.starts_with(expected)),
         "expected an error starting with {expected:?}, got {lines:#?}"
