@@ -33,6 +33,7 @@ use super::{
     hop_by_hop::{self, Nominations},
     millis, ms_f64, server_port, tunnel,
     upstream::{self, Answered, Failure, Outgoing, Tries},
+    upstream_request::UpstreamRequest,
 };
 use crate::{
     access_log::Entry,
@@ -130,76 +131,6 @@ enum Ending {
     /// The answer broke off (client gone, upstream failed mid-body) or the connection was a
     /// tunnel: close it.
     Abort,
-}
-
-/// What the upstream request is made of, beside the client's head.
-struct UpstreamRequest<'a> {
-    nominated: &'a Nominations,
-    websocket: bool,
-    has_body: bool,
-    /// Upstream keepalive is on (else every request says `Connection: close`).
-    keepalive: bool,
-    /// Keep the client's `Host` (the route's `preserve_host`).
-    preserve_host: bool,
-    client_ip: Option<HeaderValue>,
-    port: Option<HeaderValue>,
-    /// The client connection is TLS.
-    https: bool,
-    request_id: HeaderValue,
-    upstream_uri: Option<&'a str>,
-    forwarded_prefix: Option<HeaderValue>,
-    effects: &'a Effects,
-}
-
-impl UpstreamRequest<'_> {
-    /// The upstream request for a target whose `Host` is `host`: the client's, less its
-    /// hop-by-hop headers and `Expect`, framed for its body, with the forwarding headers, the
-    /// plugins' headers and the rewritten URI. Always HTTP/1.1, whatever the client spoke.
-    fn build(
-        &self,
-        client: &RequestHeader,
-        host: Option<HeaderValue>,
-    ) -> pingora::Result<RequestHeader> {
-        let forwarded = forwarding::Forwarded {
-            host: host.filter(|_| !self.preserve_host),
-            client_ip: self.client_ip.clone(),
-            port: self.port.clone(),
-            https: self.https,
-            original_path: HeaderValue::from_str(client.uri.path()).ok(),
-            prefix: self.forwarded_prefix.clone(),
-            request_id: self.request_id.clone(),
-        };
-        let skip = |name: &HeaderName| {
-            name == header::EXPECT || hop_by_hop::is_hop_by_hop(name, self.nominated)
-        };
-        let mut header = forwarding::forwarded_request(client, 12, skip, |headers| {
-            hop_by_hop::frame_request(headers, self.has_body);
-            hop_by_hop::set_upstream_connection(headers, self.websocket, self.keepalive);
-            // An HTTP/2 request names its host in `:authority`.
-            if !headers.contains_key(header::HOST)
-                && let Some(authority) = client.uri.authority()
-                && let Ok(host) = HeaderValue::from_str(authority.as_str())
-            {
-                headers.insert(header::HOST, host);
-            }
-            forwarded.apply(headers);
-            // Last, so that plugins win (consumer headers replace forged ones, hidden keys go).
-            self.effects.apply_to_upstream(headers);
-        })?;
-        header.set_version(Version::HTTP_11);
-        match self.upstream_uri {
-            Some(uri) => header.set_raw_path(uri.as_bytes())?,
-            None if client.version == Version::HTTP_2 => {
-                let target = client
-                    .uri
-                    .path_and_query()
-                    .map_or("/", |target| target.as_str());
-                header.set_raw_path(target.as_bytes())?;
-            }
-            None => {}
-        }
-        Ok(header)
-    }
 }
 
 /// One request's state, from its head to its log line.

@@ -7,6 +7,7 @@
 //! Layout, one job per file:
 //! - [`exchange`]: one request from its head to its log line (the flow, in order).
 //! - [`decide`]: route, plugins and upstream URI against one config snapshot.
+//! - [`upstream_request`]: the request head an upstream gets.
 //! - [`upstream`]: target choice, connect, send, the answer's head; retries; passive health.
 //! - [`pool`]: idle upstream connections.
 //! - [`tunnel`]: WebSocket connections piped both ways after a `101`.
@@ -24,6 +25,7 @@ mod hop_by_hop;
 mod pool;
 mod tunnel;
 mod upstream;
+mod upstream_request;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
