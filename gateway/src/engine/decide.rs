@@ -87,18 +87,15 @@ pub async fn decide(
         return answer(Some(route_index), GatewayError::NoService);
     };
     if route.https_only && !https {
+        let tls_port = runtime
+            .config
+            .gateway
+            .proxy_listen_tls
+            .map(|tls| tls.port());
+        let response = https_required(route.https_redirect_status_code, host, request, tls_port);
         return Decision::Respond {
             route: Some(route_index),
-            response: https_required(
-                route.https_redirect_status_code,
-                host,
-                request,
-                runtime
-                    .config
-                    .gateway
-                    .proxy_listen_tls
-                    .map(|tls| tls.port()),
-            ),
+            response,
         };
     }
     let service = &runtime.services[service_index].service;
