@@ -104,39 +104,8 @@ impl Plugin for CorrelationId {
         Self::new(config.clone())
     }
 
-    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
-        self.access(request, effects)
-    }
-}
-
-/// One configured `correlation-id` instance.
-#[derive(Debug)]
-pub struct CorrelationId {
-    header: HeaderName,
-    generator: CorrelationIdGenerator,
-    echo_downstream: bool,
-    /// `uuid#counter`: this instance's UUID.
-    instance_uuid: String,
-    /// `uuid#counter`: ids made so far.
-    counter: AtomicU64,
-}
-
-impl CorrelationId {
-    /// An instance of `config` (validated: the header name parses).
-    pub fn new(config: CorrelationIdConfig) -> Self {
-        let header = HeaderName::from_bytes(config.header_name.as_bytes())
-            .unwrap_or_else(|_| HeaderName::from_static("kong-request-id"));
-        Self {
-            header,
-            generator: config.generator,
-            echo_downstream: config.echo_downstream,
-            instance_uuid: Uuid::new_v4().to_string(),
-            counter: AtomicU64::new(0),
-        }
-    }
-
     /// The access phase: never answers.
-    pub fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let given = request
             .header
             .headers
@@ -164,6 +133,33 @@ impl CorrelationId {
         }
         effects.correlation_id = Some(id);
         Flow::Continue
+    }
+}
+
+/// One configured `correlation-id` instance.
+#[derive(Debug)]
+pub struct CorrelationId {
+    header: HeaderName,
+    generator: CorrelationIdGenerator,
+    echo_downstream: bool,
+    /// `uuid#counter`: this instance's UUID.
+    instance_uuid: String,
+    /// `uuid#counter`: ids made so far.
+    counter: AtomicU64,
+}
+
+impl CorrelationId {
+    /// An instance of `config` (validated: the header name parses).
+    pub fn new(config: CorrelationIdConfig) -> Self {
+        let header = HeaderName::from_bytes(config.header_name.as_bytes())
+            .unwrap_or_else(|_| HeaderName::from_static("kong-request-id"));
+        Self {
+            header,
+            generator: config.generator,
+            echo_downstream: config.echo_downstream,
+            instance_uuid: Uuid::new_v4().to_string(),
+            counter: AtomicU64::new(0),
+        }
     }
 
     fn generate(&self) -> String {
@@ -195,7 +191,7 @@ mod tests {
         let mut effects = Effects::default();
         let request = AccessRequest::for_test(header, None);
         assert!(matches!(
-            plugin.access(&request, &mut effects),
+            crate::plugins::access_now(plugin, &request, &mut effects),
             Flow::Continue
         ));
         effects

@@ -135,8 +135,53 @@ impl Plugin for Cors {
         Self::new(config.clone())
     }
 
+    /// The access phase: answers preflights, records the CORS headers of everything else.
     async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
-        self.access(request, effects)
+        let headers = &request.header.headers;
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let preflight = request.header.method == Method::OPTIONS
+            && origin.is_some()
+            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if !preflight {
+            if origin.is_none() && !self.allow_origin_absent {
+                return Flow::Continue;
+            }
+            let allow_all = self.configure_origin(origin, true, effects);
+            self.configure_credentials(origin, allow_all, true, effects);
+            if let Some(exposed) = &self.exposed_headers {
+                effects.set_response_header(header::ACCESS_CONTROL_EXPOSE_HEADERS, exposed.clone());
+            }
+            return Flow::Continue;
+        }
+        if self.preflight_continue {
+            return Flow::Continue;
+        }
+        let allow_all = self.configure_origin(origin, false, effects);
+        self.configure_credentials(origin, allow_all, false, effects);
+        match (
+            &self.headers,
+            headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS),
+        ) {
+            (Some(allowed), _) | (None, Some(allowed)) => {
+                effects.set_response_header(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed.clone());
+            }
+            (None, None) => effects.remove_response_header(header::ACCESS_CONTROL_ALLOW_HEADERS),
+        }
+        effects.set_response_header(header::ACCESS_CONTROL_ALLOW_METHODS, self.methods.clone());
+        if let Some(max_age) = &self.max_age {
+            effects.set_response_header(header::ACCESS_CONTROL_MAX_AGE, max_age.clone());
+        }
+        if self.private_network
+            && headers
+                .get("access-control-request-private-network")
+                .is_some_and(|v| v == "true")
+        {
+            effects.set_response_header(
+                HeaderName::from_static(ALLOW_PRIVATE_NETWORK),
+                HeaderValue::from_static("true"),
+            );
+        }
+        Flow::Respond(LocalResponse::empty(200))
     }
 }
 
@@ -224,55 +269,6 @@ impl Cors {
             exposed_headers: join(&config.exposed_headers),
             max_age: config.max_age.map(HeaderValue::from),
         }
-    }
-
-    /// The access phase: answers preflights, records the CORS headers of everything else.
-    pub fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
-        let headers = &request.header.headers;
-        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        let preflight = request.header.method == Method::OPTIONS
-            && origin.is_some()
-            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-        if !preflight {
-            if origin.is_none() && !self.allow_origin_absent {
-                return Flow::Continue;
-            }
-            let allow_all = self.configure_origin(origin, true, effects);
-            self.configure_credentials(origin, allow_all, true, effects);
-            if let Some(exposed) = &self.exposed_headers {
-                effects.set_response_header(header::ACCESS_CONTROL_EXPOSE_HEADERS, exposed.clone());
-            }
-            return Flow::Continue;
-        }
-        if self.preflight_continue {
-            return Flow::Continue;
-        }
-        let allow_all = self.configure_origin(origin, false, effects);
-        self.configure_credentials(origin, allow_all, false, effects);
-        match (
-            &self.headers,
-            headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS),
-        ) {
-            (Some(allowed), _) | (None, Some(allowed)) => {
-                effects.set_response_header(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed.clone());
-            }
-            (None, None) => effects.remove_response_header(header::ACCESS_CONTROL_ALLOW_HEADERS),
-        }
-        effects.set_response_header(header::ACCESS_CONTROL_ALLOW_METHODS, self.methods.clone());
-        if let Some(max_age) = &self.max_age {
-            effects.set_response_header(header::ACCESS_CONTROL_MAX_AGE, max_age.clone());
-        }
-        if self.private_network
-            && headers
-                .get("access-control-request-private-network")
-                .is_some_and(|v| v == "true")
-        {
-            effects.set_response_header(
-                HeaderName::from_static(ALLOW_PRIVATE_NETWORK),
-                HeaderValue::from_static("true"),
-            );
-        }
-        Flow::Respond(LocalResponse::empty(200))
     }
 
     /// Kong's `configure_origin`: returns whether every origin is allowed.
@@ -421,7 +417,7 @@ mod tests {
         let header = test_header(method, "/", headers);
         let request = AccessRequest::for_test(&header, None);
         let mut effects = Effects::default();
-        let flow = cors.access(&request, &mut effects);
+        let flow = crate::plugins::access_now(cors, &request, &mut effects);
         (flow, effects)
     }
 

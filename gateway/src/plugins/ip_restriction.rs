@@ -96,8 +96,25 @@ impl Plugin for IpRestriction {
         Self::new(config.clone())
     }
 
+    /// The access phase: refuses clients that are denied or not allowed.
     async fn access(&self, request: &AccessRequest<'_>, _effects: &mut Effects) -> Flow {
-        self.access(request)
+        let Some(ip) = request.client_ip else {
+            return Flow::Respond(responses::plugin_error(
+                self.config.status,
+                "Cannot identify the client IP address, unix domain sockets are not supported.",
+            ));
+        };
+        if self.allows(ip) {
+            return Flow::Continue;
+        }
+        let response = match &self.config.message {
+            Some(message) => responses::plugin_error(self.config.status, message),
+            None => responses::plugin_error(
+                self.config.status,
+                &format!("IP address not allowed: {ip}"),
+            ),
+        };
+        Flow::Respond(response)
     }
 }
 
@@ -117,27 +134,6 @@ impl IpRestriction {
     /// The refusal status (tests).
     pub fn status(&self) -> u16 {
         self.config.status
-    }
-
-    /// The access phase: refuses clients that are denied or not allowed.
-    pub fn access(&self, request: &AccessRequest<'_>) -> Flow {
-        let Some(ip) = request.client_ip else {
-            return Flow::Respond(responses::plugin_error(
-                self.config.status,
-                "Cannot identify the client IP address, unix domain sockets are not supported.",
-            ));
-        };
-        if self.allows(ip) {
-            return Flow::Continue;
-        }
-        let response = match &self.config.message {
-            Some(message) => responses::plugin_error(self.config.status, message),
-            None => responses::plugin_error(
-                self.config.status,
-                &format!("IP address not allowed: {ip}"),
-            ),
-        };
-        Flow::Respond(response)
     }
 
     /// Deny first, then allow (an empty allow list allows everyone not denied).
@@ -187,7 +183,9 @@ mod tests {
         let plugin = plugin(&[], &["127.0.0.0/8"]);
         let header = RequestHeader::build("GET", b"/", None).unwrap();
         let request = AccessRequest::for_test(&header, Some("127.0.0.1".parse().unwrap()));
-        let Flow::Respond(response) = plugin.access(&request) else {
+        let Flow::Respond(response) =
+            crate::plugins::access_now(&plugin, &request, &mut Effects::default())
+        else {
             panic!("denied")
         };
         assert_eq!(response.status, 403);

@@ -132,8 +132,36 @@ impl Plugin for KeyAuth {
         Self::new(config.clone(), context.credentials.clone())
     }
 
+    /// The access phase: authenticates, falls back to `anonymous`, or answers 401.
     async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
-        self.access(request, effects)
+        if !self.run_on_preflight && request.header.method == Method::OPTIONS {
+            return Flow::Continue;
+        }
+        if self.anonymous.is_some()
+            && effects
+                .consumer
+                .as_ref()
+                .is_some_and(|who| who.credential_id.is_some())
+        {
+            // Already authenticated by another plugin: Kong's "logical OR" of auth plugins.
+            return Flow::Continue;
+        }
+        match self.authenticate(request, effects) {
+            Ok(credential) => {
+                set_consumer(effects, &credential.consumer, Some(credential));
+                Flow::Continue
+            }
+            Err(failure) => match &self.anonymous {
+                Some(anonymous) => {
+                    set_consumer(effects, anonymous, None);
+                    Flow::Continue
+                }
+                None => Flow::Respond(responses::plugin_error(401, failure.message()).with_header(
+                    http::header::WWW_AUTHENTICATE,
+                    self.www_authenticate.clone(),
+                )),
+            },
+        }
     }
 }
 
@@ -196,38 +224,6 @@ impl KeyAuth {
             anonymous,
             www_authenticate,
             credentials,
-        }
-    }
-
-    /// The access phase: authenticates, falls back to `anonymous`, or answers 401.
-    pub fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
-        if !self.run_on_preflight && request.header.method == Method::OPTIONS {
-            return Flow::Continue;
-        }
-        if self.anonymous.is_some()
-            && effects
-                .consumer
-                .as_ref()
-                .is_some_and(|who| who.credential_id.is_some())
-        {
-            // Already authenticated by another plugin: Kong's "logical OR" of auth plugins.
-            return Flow::Continue;
-        }
-        match self.authenticate(request, effects) {
-            Ok(credential) => {
-                set_consumer(effects, &credential.consumer, Some(credential));
-                Flow::Continue
-            }
-            Err(failure) => match &self.anonymous {
-                Some(anonymous) => {
-                    set_consumer(effects, anonymous, None);
-                    Flow::Continue
-                }
-                None => Flow::Respond(responses::plugin_error(401, failure.message()).with_header(
-                    http::header::WWW_AUTHENTICATE,
-                    self.www_authenticate.clone(),
-                )),
-            },
         }
     }
 
@@ -409,7 +405,7 @@ keyauth_credentials:
         let header = test_header(method, uri, headers);
         let request = AccessRequest::for_test(&header, None);
         let mut effects = Effects::default();
-        let flow = plugin.access(&request, &mut effects);
+        let flow = crate::plugins::access_now(plugin, &request, &mut effects);
         (flow, effects)
     }
 

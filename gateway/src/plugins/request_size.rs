@@ -126,29 +126,8 @@ impl Plugin for RequestSizeLimiting {
         Self::new(config.clone())
     }
 
-    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
-        self.access(request, effects)
-    }
-}
-
-/// One configured `request-size-limiting` instance.
-#[derive(Debug)]
-pub struct RequestSizeLimiting {
-    limit: u64,
-    require_content_length: bool,
-}
-
-impl RequestSizeLimiting {
-    /// An instance of `config`.
-    pub fn new(config: RequestSizeLimitingConfig) -> Self {
-        Self {
-            limit: config.limit_bytes(),
-            require_content_length: config.require_content_length,
-        }
-    }
-
     /// The access phase: checks `Content-Length`, or hands the limit to the body filter.
-    pub fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let headers = &request.header.headers;
         let length = headers
             .get(header::CONTENT_LENGTH)
@@ -180,6 +159,23 @@ impl RequestSizeLimiting {
     }
 }
 
+/// One configured `request-size-limiting` instance.
+#[derive(Debug)]
+pub struct RequestSizeLimiting {
+    limit: u64,
+    require_content_length: bool,
+}
+
+impl RequestSizeLimiting {
+    /// An instance of `config`.
+    pub fn new(config: RequestSizeLimitingConfig) -> Self {
+        Self {
+            limit: config.limit_bytes(),
+            require_content_length: config.require_content_length,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::plugins::test_header;
@@ -198,7 +194,7 @@ mod tests {
         let header = test_header("POST", "/", headers);
         let request = AccessRequest::for_test(&header, None);
         let mut effects = Effects::default();
-        let flow = plugin.access(&request, &mut effects);
+        let flow = crate::plugins::access_now(plugin, &request, &mut effects);
         (flow, effects)
     }
 

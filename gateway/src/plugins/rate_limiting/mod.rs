@@ -52,8 +52,60 @@ impl Plugin for RateLimiting {
         previous.is_same(config, &InstanceScope::of(context))
     }
 
+    /// The access phase: counts the request, sets the headers, refuses over-limit requests.
     async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
-        self.access(request, effects).await
+        let identifier = self.identifier(request, effects);
+        let usage = match &self.store {
+            Store::Local(limits) => Ok(limits.check(&identifier)),
+            Store::Redis(counters) => {
+                let text = identifier_text(&identifier, &self.config.limit_by);
+                // Boxed: a Redis round trip's future is large; unboxed it would grow every
+                // request's future, local limits included.
+                Box::pin(counters.check(&text, &self.config.limits, SystemTime::now())).await
+            }
+        };
+        let usage = match usage {
+            Ok(usage) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!(
+                        route = request.route,
+                        "rate-limiting: counters reachable again"
+                    );
+                }
+                usage
+            }
+            Err(err) => return self.store_failed(request, &err),
+        };
+        let constrained = usage.most_constrained();
+        if !self.config.hide_client_headers {
+            for window in usage.windows() {
+                let (limit, remaining) = window_headers(window.window);
+                effects.set_response_header(limit, HeaderValue::from(window.limit));
+                effects.set_response_header(remaining, HeaderValue::from(window.remaining));
+            }
+            if let Some(constrained) = constrained {
+                effects.set_response_header(
+                    HeaderName::from_static("ratelimit-limit"),
+                    HeaderValue::from(constrained.limit),
+                );
+                effects.set_response_header(
+                    HeaderName::from_static("ratelimit-remaining"),
+                    HeaderValue::from(constrained.remaining),
+                );
+                effects.set_response_header(
+                    HeaderName::from_static("ratelimit-reset"),
+                    HeaderValue::from(constrained.reset),
+                );
+            }
+        }
+        if usage.allowed {
+            Flow::Continue
+        } else {
+            let retry_after = (!self.config.hide_client_headers)
+                .then_some(constrained.map(|window| window.reset))
+                .flatten();
+            self.rate_limited(request, retry_after)
+        }
     }
 }
 
@@ -192,62 +244,6 @@ impl RateLimiting {
         self.config == *config && self.scope == *scope
     }
 
-    /// The access phase: counts the request, sets the headers, refuses over-limit requests.
-    pub async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
-        let identifier = self.identifier(request, effects);
-        let usage = match &self.store {
-            Store::Local(limits) => Ok(limits.check(&identifier)),
-            Store::Redis(counters) => {
-                let text = identifier_text(&identifier, &self.config.limit_by);
-                // Boxed: a Redis round trip's future is large; unboxed it would grow every
-                // request's future, local limits included.
-                Box::pin(counters.check(&text, &self.config.limits, SystemTime::now())).await
-            }
-        };
-        let usage = match usage {
-            Ok(usage) => {
-                if self.failing.swap(false, Ordering::Relaxed) {
-                    tracing::info!(
-                        route = request.route,
-                        "rate-limiting: counters reachable again"
-                    );
-                }
-                usage
-            }
-            Err(err) => return self.store_failed(request, &err),
-        };
-        let constrained = usage.most_constrained();
-        if !self.config.hide_client_headers {
-            for window in usage.windows() {
-                let (limit, remaining) = window_headers(window.window);
-                effects.set_response_header(limit, HeaderValue::from(window.limit));
-                effects.set_response_header(remaining, HeaderValue::from(window.remaining));
-            }
-            if let Some(constrained) = constrained {
-                effects.set_response_header(
-                    HeaderName::from_static("ratelimit-limit"),
-                    HeaderValue::from(constrained.limit),
-                );
-                effects.set_response_header(
-                    HeaderName::from_static("ratelimit-remaining"),
-                    HeaderValue::from(constrained.remaining),
-                );
-                effects.set_response_header(
-                    HeaderName::from_static("ratelimit-reset"),
-                    HeaderValue::from(constrained.reset),
-                );
-            }
-        }
-        if usage.allowed {
-            Flow::Continue
-        } else {
-            let retry_after = (!self.config.hide_client_headers)
-                .then_some(constrained.map(|window| window.reset))
-                .flatten();
-            self.rate_limited(request, retry_after)
-        }
-    }
-
     /// The one place a request is refused for its rate: `error_code` with `error_message` and
     /// `Retry-After`; counted in `gateway_rate_limit_rejections_total`.
     fn rate_limited(&self, request: &AccessRequest<'_>, retry_after: Option<u64>) -> Flow {
@@ -371,7 +367,7 @@ mod tests {
         let header = RequestHeader::build("GET", b"/", None).unwrap();
         let request = AccessRequest::for_test(&header, Some("127.0.0.1".parse().unwrap()));
         let mut effects = Effects::default();
-        let flow = plugin.access(&request, &mut effects).await;
+        let flow = Plugin::access(plugin, &request, &mut effects).await;
         (flow, effects)
     }
 
