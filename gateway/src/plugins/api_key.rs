@@ -37,11 +37,11 @@ use crate::{
 /// `config` of `apikey-auth-plugin` (the seed's Go plugin plus our additions).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawApiKeyAuthConfig {
-    pub verification_urls: Option<Vec<String>>,
-    pub cache_ttl: Option<u64>,
-    pub negative_cache_ttl: Option<u64>,
-    pub timeout: Option<u64>,
+struct RawApiKeyAuthConfig {
+    verification_urls: Option<Vec<String>>,
+    cache_ttl: Option<u64>,
+    negative_cache_ttl: Option<u64>,
+    timeout: Option<u64>,
 }
 
 /// `apikey-auth-plugin` settings (spec gateway.md section 2).

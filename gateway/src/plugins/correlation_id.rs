@@ -26,10 +26,10 @@ const DEFAULT_CORRELATION_HEADER: &str = "Kong-Request-ID";
 /// `config` of `correlation-id`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCorrelationIdConfig {
-    pub header_name: Option<String>,
-    pub generator: Option<String>,
-    pub echo_downstream: Option<bool>,
+struct RawCorrelationIdConfig {
+    header_name: Option<String>,
+    generator: Option<String>,
+    echo_downstream: Option<bool>,
 }
 
 /// `correlation-id` settings.

@@ -28,16 +28,16 @@ const CORS_METHODS: [&str; 9] = [
 /// `config` of `cors`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCorsConfig {
-    pub origins: Option<Vec<String>>,
-    pub methods: Option<Vec<String>>,
-    pub headers: Option<Vec<String>>,
-    pub exposed_headers: Option<Vec<String>>,
-    pub credentials: Option<bool>,
-    pub max_age: Option<u64>,
-    pub preflight_continue: Option<bool>,
-    pub private_network: Option<bool>,
-    pub allow_origin_absent: Option<bool>,
+struct RawCorsConfig {
+    origins: Option<Vec<String>>,
+    methods: Option<Vec<String>>,
+    headers: Option<Vec<String>>,
+    exposed_headers: Option<Vec<String>>,
+    credentials: Option<bool>,
+    max_age: Option<u64>,
+    preflight_continue: Option<bool>,
+    private_network: Option<bool>,
+    allow_origin_absent: Option<bool>,
 }
 
 /// `cors` settings.

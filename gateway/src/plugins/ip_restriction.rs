@@ -19,11 +19,11 @@ use crate::{responses, validator::Validator};
 /// `config` of `ip-restriction`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawIpRestrictionConfig {
-    pub allow: Option<Vec<String>>,
-    pub deny: Option<Vec<String>>,
-    pub status: Option<u16>,
-    pub message: Option<String>,
+struct RawIpRestrictionConfig {
+    allow: Option<Vec<String>>,
+    deny: Option<Vec<String>>,
+    status: Option<u16>,
+    message: Option<String>,
 }
 
 /// `ip-restriction` settings.

@@ -30,15 +30,15 @@ use crate::{responses, validator::Validator};
 /// `config` of `key-auth`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawKeyAuthConfig {
-    pub key_names: Option<Vec<String>>,
-    pub key_in_header: Option<bool>,
-    pub key_in_query: Option<bool>,
-    pub key_in_body: Option<bool>,
-    pub hide_credentials: Option<bool>,
-    pub anonymous: Option<String>,
-    pub run_on_preflight: Option<bool>,
-    pub realm: Option<String>,
+struct RawKeyAuthConfig {
+    key_names: Option<Vec<String>>,
+    key_in_header: Option<bool>,
+    key_in_query: Option<bool>,
+    key_in_body: Option<bool>,
+    hide_credentials: Option<bool>,
+    anonymous: Option<String>,
+    run_on_preflight: Option<bool>,
+    realm: Option<String>,
 }
 
 /// `key-auth` settings.

@@ -25,10 +25,10 @@ use crate::{
 /// `config` of `request-size-limiting`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRequestSizeLimitingConfig {
-    pub allowed_payload_size: Option<u64>,
-    pub size_unit: Option<String>,
-    pub require_content_length: Option<bool>,
+struct RawRequestSizeLimitingConfig {
+    allowed_payload_size: Option<u64>,
+    size_unit: Option<String>,
+    require_content_length: Option<bool>,
 }
 
 /// `request-size-limiting` settings.

@@ -17,58 +17,58 @@ const DEFAULT_REDIS_TIMEOUT_MS: u64 = 2000;
 /// `config` of `rate-limiting`: Kong 3.x's fields, the flat `redis_*` ones and the nested `redis`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRateLimitingConfig {
-    pub second: Option<i64>,
-    pub minute: Option<i64>,
-    pub hour: Option<i64>,
-    pub day: Option<i64>,
-    pub month: Option<i64>,
-    pub year: Option<i64>,
-    pub limit_by: Option<String>,
-    pub header_name: Option<String>,
-    pub path: Option<String>,
-    pub policy: Option<String>,
-    pub fault_tolerant: Option<bool>,
-    pub hide_client_headers: Option<bool>,
-    pub error_code: Option<u16>,
-    pub error_message: Option<String>,
-    pub sync_rate: Option<f64>,
-    pub redis_host: Option<String>,
-    pub redis_port: Option<u16>,
-    pub redis_username: Option<String>,
-    pub redis_password: Option<Secret>,
-    pub redis_database: Option<i64>,
-    pub redis_timeout: Option<u64>,
-    pub redis_ssl: Option<bool>,
+struct RawRateLimitingConfig {
+    second: Option<i64>,
+    minute: Option<i64>,
+    hour: Option<i64>,
+    day: Option<i64>,
+    month: Option<i64>,
+    year: Option<i64>,
+    limit_by: Option<String>,
+    header_name: Option<String>,
+    path: Option<String>,
+    policy: Option<String>,
+    fault_tolerant: Option<bool>,
+    hide_client_headers: Option<bool>,
+    error_code: Option<u16>,
+    error_message: Option<String>,
+    sync_rate: Option<f64>,
+    redis_host: Option<String>,
+    redis_port: Option<u16>,
+    redis_username: Option<String>,
+    redis_password: Option<Secret>,
+    redis_database: Option<i64>,
+    redis_timeout: Option<u64>,
+    redis_ssl: Option<bool>,
     /// Accepted and unused: TLS to Redis is refused (`ssl`).
     #[serde(rename = "redis_ssl_verify")]
-    pub _redis_ssl_verify: Option<bool>,
+    _redis_ssl_verify: Option<bool>,
     /// Accepted and unused, as `redis_ssl_verify`.
     #[serde(rename = "redis_server_name")]
-    pub _redis_server_name: Option<String>,
-    pub redis: Option<RawRedisConfig>,
+    _redis_server_name: Option<String>,
+    redis: Option<RawRedisConfig>,
 }
 
 /// `config.redis` of `rate-limiting` (Kong 3.x's shared Redis block).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRedisConfig {
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    pub database: Option<i64>,
-    pub timeout: Option<u64>,
-    pub connect_timeout: Option<u64>,
-    pub send_timeout: Option<u64>,
-    pub read_timeout: Option<u64>,
-    pub ssl: Option<bool>,
+struct RawRedisConfig {
+    host: Option<String>,
+    port: Option<u16>,
+    username: Option<String>,
+    password: Option<Secret>,
+    database: Option<i64>,
+    timeout: Option<u64>,
+    connect_timeout: Option<u64>,
+    send_timeout: Option<u64>,
+    read_timeout: Option<u64>,
+    ssl: Option<bool>,
     /// Accepted and unused: TLS to Redis is refused (`ssl`).
     #[serde(rename = "ssl_verify")]
-    pub _ssl_verify: Option<bool>,
+    _ssl_verify: Option<bool>,
     /// Accepted and unused, as `ssl_verify`.
     #[serde(rename = "server_name")]
-    pub _server_name: Option<String>,
+    _server_name: Option<String>,
 }
 
 /// `rate-limiting` settings.
