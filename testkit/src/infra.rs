@@ -1,137 +1,113 @@
 //! Real `nats-server` and `redis-server` instances for tests.
 
-use std::{net::SocketAddr, process::Command, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use crate::{ChildGuard, free_port, wait_for_tcp};
+use process_kit::{Infra, free_port, wait_for_tcp};
+
+use crate::ChildGuard;
 
 /// How long a freshly started server may take to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A NATS server for one test: either started here (and stopped on drop) or `TEST_NATS_URL`.
 #[derive(Debug)]
-pub struct NatsServer {
-    url: String,
-    port: u16,
-    process: Option<ChildGuard>,
-}
+pub struct NatsServer(LocalServer);
 
 impl NatsServer {
     /// Starts `nats-server` on a free port, or uses `TEST_NATS_URL` when set.
     pub fn start() -> Self {
-        if let Ok(url) = std::env::var("TEST_NATS_URL") {
-            let port = port_of(&url, 4222);
-            return Self {
-                url,
-                port,
-                process: None,
-            };
-        }
-        let port = free_port();
-        let mut command = Command::new(require_binary("nats-server", "nats-server"));
-        command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
-        let process = ChildGuard::spawn("nats-server", command).expect("cannot spawn nats-server");
-        wait_for_tcp(SocketAddr::from(([127, 0, 0, 1], port)), START_TIMEOUT)
-            .unwrap_or_else(|err| panic!("nats-server did not start: {err}\n{}", process.logs()));
-        Self {
-            url: format!("nats://127.0.0.1:{port}"),
-            port,
-            process: Some(process),
-        }
+        Self(LocalServer::start(Infra::Nats, "TEST_NATS_URL", 4222))
     }
 
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.0.url
     }
 
     /// The port it listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port
     }
 
     /// Stops the server now (tests of outages); a no-op for an external server.
     pub fn stop(&mut self) {
-        if let Some(mut process) = self.process.take() {
-            process.kill();
-        }
+        self.0.stop();
     }
 }
 
 /// A Redis server for one test: started here (stopped on drop) or `TEST_REDIS_URL`.
 #[derive(Debug)]
-pub struct RedisServer {
+pub struct RedisServer(LocalServer);
+
+impl RedisServer {
+    /// Starts `redis-server` on a free port without persistence, or uses `TEST_REDIS_URL`.
+    pub fn start() -> Self {
+        Self(LocalServer::start(Infra::Redis, "TEST_REDIS_URL", 6379))
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.0.port
+    }
+
+    /// Stops the server now (tests of outages); a no-op for an external server.
+    pub fn stop(&mut self) {
+        self.0.stop();
+    }
+}
+
+/// An infrastructure server of one test: started here on a free port, or the one at the URL in
+/// an environment variable (then never stopped here).
+#[derive(Debug)]
+struct LocalServer {
     url: String,
     port: u16,
     process: Option<ChildGuard>,
 }
 
-impl RedisServer {
-    /// Starts `redis-server` on a free port without persistence, or uses `TEST_REDIS_URL`.
-    pub fn start() -> Self {
-        if let Ok(url) = std::env::var("TEST_REDIS_URL") {
-            let port = port_of(&url, 6379);
+impl LocalServer {
+    /// Uses the server at `$url_var` when set (its port, or `default_port`), else starts `infra`
+    /// on a free port and waits until it listens.
+    fn start(infra: Infra, url_var: &str, default_port: u16) -> Self {
+        if let Ok(url) = std::env::var(url_var) {
+            let port = port_of(&url, default_port);
             return Self {
                 url,
                 port,
                 process: None,
             };
         }
+        let binary = infra.binary();
         let port = free_port();
-        let mut command = Command::new(require_binary("redis-server", "redis-server"));
-        command.args([
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]);
-        let process =
-            ChildGuard::spawn("redis-server", command).expect("cannot spawn redis-server");
+        let command = infra.command(&require_binary(binary), port);
+        let process = ChildGuard::spawn(binary, command)
+            .unwrap_or_else(|err| panic!("cannot spawn {binary}: {err:?}"));
         wait_for_tcp(SocketAddr::from(([127, 0, 0, 1], port)), START_TIMEOUT)
-            .unwrap_or_else(|err| panic!("redis-server did not start: {err}\n{}", process.logs()));
+            .unwrap_or_else(|err| panic!("{binary} did not start: {err}\n{}", process.logs()));
         Self {
-            url: format!("redis://127.0.0.1:{port}"),
+            url: infra.url(port),
             port,
             process: Some(process),
         }
     }
 
-    /// `redis://127.0.0.1:<port>`.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// The port it listens on.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Stops the server now (tests of outages); a no-op for an external server.
-    pub fn stop(&mut self) {
+    fn stop(&mut self) {
         if let Some(mut process) = self.process.take() {
             process.kill();
         }
     }
 }
 
-/// The path of `binary`, or a panic that says how to install it.
-fn require_binary(binary: &str, package: &str) -> String {
-    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"] {
-        let path = format!("{dir}/{binary}");
-        if std::path::Path::new(&path).exists() {
-            return path;
-        }
-    }
-    let on_path = Command::new("which").arg(binary).output();
-    if let Ok(output) = on_path
-        && output.status.success()
-    {
-        return String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    }
-    panic!("{binary} is not installed: run `apt-get install -y {package}` (or set TEST_*_URL)")
+/// The path of `binary`, or a panic that says how to install it (its Debian package has its name).
+fn require_binary(binary: &str) -> PathBuf {
+    process_kit::which(binary).unwrap_or_else(|| {
+        panic!("{binary} is not installed: run `apt-get install -y {binary}` (or set TEST_*_URL)")
+    })
 }
 
 /// The port of `scheme://host:port[/path]`, or `default`.

@@ -6,19 +6,21 @@
 //! Every wait polls a condition against a deadline ([`wait_until`], [`wait_for_tcp`]); nothing sleeps
 //! and hopes.
 //!
+//! The synchronous parts ([`free_port`], [`wait_until`], [`wait_for_tcp`], the probes, finding
+//! programs, the servers' command lines) come from `process-kit`, which `cargo xtask` uses too;
+//! this crate adds what only tests need: guards that die with the test, and async waits.
+//!
 //! # Layout
-//! - [`ports`](free_port): free loopback ports.
 //! - [`process`](ChildGuard): child processes owned by a test, with their logs.
 //! - [`infra`](NatsServer): nats-server and redis-server.
-//! - [`wait`](wait_until): deadline-bound polling.
+//! - [`wait`](wait_until_async): deadline-bound polling from async tests.
 #![forbid(unsafe_code)]
 
 mod infra;
-mod ports;
 mod process;
 mod wait;
 
 pub use infra::{NatsServer, RedisServer};
-pub use ports::free_port;
 pub use process::{ChildGuard, bin_path, spawn_bin};
-pub use wait::{http_ok, wait_for_tcp, wait_until, wait_until_async};
+pub use process_kit::{free_port, wait_for_tcp, wait_until};
+pub use wait::{http_ok, wait_until_async};

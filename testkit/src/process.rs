@@ -2,10 +2,9 @@
 
 use std::{
     ffi::OsStr,
-    fs::File,
     future::Future,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::Duration,
 };
 
@@ -26,13 +25,7 @@ impl ChildGuard {
             .prefix(&format!("{name}-"))
             .suffix(".log")
             .tempfile()?;
-        let stdout: File = log.reopen()?;
-        let stderr: File = log.reopen()?;
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()
+        let child = process_kit::spawn_logged(&mut command, log.reopen()?)
             .map_err(|err| anyhow::anyhow!("cannot start {name} ({command:?}): {err}"))?;
         Ok(Self {
             name: name.to_owned(),
@@ -102,12 +95,7 @@ impl ChildGuard {
 
     /// Sends `signal` (e.g. `"HUP"`, `"TERM"`) to the child.
     pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid().to_string())
-            .status()?;
-        anyhow::ensure!(status.success(), "kill -{signal} {} failed", self.pid());
-        Ok(())
+        process_kit::signal(self.pid(), signal)
     }
 
     /// Kills the child now and waits for it.
@@ -170,7 +158,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wait::POLL_INTERVAL;
+    use process_kit::POLL_INTERVAL;
 
     fn shell(script: &str) -> ChildGuard {
         let mut command = Command::new("sh");

@@ -1,33 +1,11 @@
-//! Deadline-bound polling: wait on a condition, fail with a message when the deadline passes.
+//! Deadline-bound polling from async tests: wait on a condition, fail with a message when the
+//! deadline passes. The synchronous forms are `process-kit`'s (re-exported by the crate).
 
-use std::{
-    future::Future,
-    net::{SocketAddr, TcpStream},
-    time::{Duration, Instant},
-};
+use std::{future::Future, time::Duration};
 
-/// How often conditions are polled.
-pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(20);
+use process_kit::POLL_INTERVAL;
 
-/// Polls `condition` until it returns true; `Err` naming `what` when `timeout` passes first.
-pub fn wait_until(
-    what: &str,
-    timeout: Duration,
-    mut condition: impl FnMut() -> bool,
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition() {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            anyhow::bail!("timed out after {timeout:?} waiting for {what}");
-        }
-        std::thread::sleep(POLL_INTERVAL);
-    }
-}
-
-/// The async form of [`wait_until`].
+/// The async form of [`wait_until`](crate::wait_until).
 pub async fn wait_until_async<F, Fut>(
     what: &str,
     timeout: Duration,
@@ -49,31 +27,11 @@ where
     }
 }
 
-/// Waits until something accepts TCP connections on `addr`.
-pub fn wait_for_tcp(addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
-    wait_until(&format!("a listener on {addr}"), timeout, || {
-        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-    })
-}
-
-/// Whether `GET <path>` on `127.0.0.1:<port>` answers 200 within two seconds (one HTTP/1.1 request
-/// on a fresh connection).
+/// Whether `GET <path>` on `127.0.0.1:<port>` answers 200 ([`process_kit::http_ok`], each step
+/// within two seconds), asked on a blocking thread so that the runtime keeps running.
 pub async fn http_ok(port: u16, path: &str) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .ok()?;
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut head = [0u8; 12];
-        stream.read_exact(&mut head).await.ok()?;
-        Some(head.starts_with(b"HTTP/1.1 200"))
-    };
-    tokio::time::timeout(Duration::from_secs(2), exchange)
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || process_kit::http_ok(port, &path))
         .await
-        .ok()
-        .flatten()
         .unwrap_or(false)
 }
