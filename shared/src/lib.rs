@@ -9,6 +9,7 @@
 //! - [`http`]: axum plumbing every service router gets: enveloped JSON extractor, 404 fallback,
 //!   panic → 500, body limit, request ids, hiding 500 details in release mode.
 //! - [`nats`]: NATS request-reply: wire envelope, subjects, typed client, micro-service responder.
+//! - [`id`]: [`Id`](id::Id), the ObjectId-shaped id of every document of both services.
 //! - [`messages`]: the message types both services exchange over NATS (`User`, `UserRole`, `Text`).
 //! - [`health`]: the `/health`, `/health/ready` and `/health/live` reports, deadline and rendering.
 //! - [`config`]: settings sources (process env plus `.env`, or a map in tests) and error collection.
@@ -21,6 +22,7 @@ pub mod envelope;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod id;
 pub mod messages;
 pub mod nats;
 pub mod shutdown;

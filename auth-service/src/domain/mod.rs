@@ -3,14 +3,13 @@
 //! Storage backends and the wire layers convert to and from these; no driver type appears here.
 
 mod credentials;
-mod id;
 mod role;
 
 pub use credentials::{
     BCRYPT_MAX_PASSWORD_BYTES, SignInInput, SignUpInput, ValidationError, password_problem,
     required,
 };
-pub use id::{Id, IdError};
+pub use shared::id::{Id, IdError};
 pub use role::RoleCode;
 
 /// A role document (spec 3.1 `roles`).

@@ -4,14 +4,13 @@
 //! parse error to a 400.
 
 mod blog;
-mod id;
 mod page;
 mod slug;
 mod timestamp;
 mod validate;
 
 pub use blog::{Blog, BlogEdit, NewBlog};
-pub use id::{Id, IdError};
+pub use shared::id::{Id, IdError};
 pub use page::Page;
 pub use slug::{Slug, normalise_slug};
 pub use timestamp::Timestamp;

@@ -43,7 +43,7 @@ pub async fn create_blog(
     if state.store.find_by_slug(&new.slug).await?.is_some() {
         return Err(OpsError::SlugTaken(new.slug));
     }
-    let blog = Blog::draft(new, caller.id.clone(), Timestamp::now());
+    let blog = Blog::draft(new, caller.id, Timestamp::now());
     match state.store.insert(&blog).await {
         Ok(()) => {}
         // a concurrent create took the slug between the check and the insert
@@ -68,7 +68,7 @@ pub async fn update_blog(
 ) -> Result<PrivateBlog, OpsError> {
     let current = own_active(state, caller, id)
         .await?
-        .ok_or_else(|| OpsError::NoSuchBlog(id.clone()))?;
+        .ok_or_else(|| OpsError::NoSuchBlog(*id))?;
     if let Some(slug) = edit.slug.take() {
         let slug = normalise_slug(&slug);
         check_model_slug(&slug)?;
@@ -78,7 +78,7 @@ pub async fn update_blog(
         edit.slug = Some(slug);
     }
     let new_slug = edit.slug.clone();
-    let owner = Owner::Author(caller.id.clone());
+    let owner = Owner::Author(caller.id);
     match state
         .store
         .update(
@@ -91,7 +91,7 @@ pub async fn update_blog(
         .await
     {
         Ok(true) => {}
-        Ok(false) => return Err(OpsError::NoSuchBlog(id.clone())),
+        Ok(false) => return Err(OpsError::NoSuchBlog(*id)),
         Err(StoreError::Conflict(_)) => {
             return Err(OpsError::SlugTaken(new_slug.unwrap_or_default()));
         }
@@ -103,7 +103,7 @@ pub async fn update_blog(
         .store
         .find_by_id(id)
         .await?
-        .ok_or_else(|| OpsError::NoSuchBlog(id.clone()))?;
+        .ok_or_else(|| OpsError::NoSuchBlog(*id))?;
     Ok(PrivateBlog::new(updated, caller.view.clone()))
 }
 
@@ -129,7 +129,7 @@ pub async fn delete_blog(state: &AppState, caller: &Caller, id: &Id) -> Result<(
     let current = own_active(state, caller, id)
         .await?
         .ok_or(OpsError::BlogNotFound)?;
-    let owner = Owner::Author(caller.id.clone());
+    let owner = Owner::Author(caller.id);
     let deleted = state
         .store
         .update(
@@ -155,7 +155,7 @@ pub async fn set_submitted(
     id: &Id,
     submitted: bool,
 ) -> Result<(), OpsError> {
-    let owner = Owner::Author(caller.id.clone());
+    let owner = Owner::Author(caller.id);
     let change = BlogChange::Submit(submitted);
     let matched = state
         .store

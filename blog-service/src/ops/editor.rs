@@ -41,12 +41,12 @@ pub async fn publish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<(), 
         .find_by_id(id)
         .await?
         .filter(|blog| blog.status)
-        .ok_or_else(|| OpsError::EditorBlogNotFound(id.clone()))?;
+        .ok_or_else(|| OpsError::EditorBlogNotFound(*id))?;
     if blog.published {
-        return Err(OpsError::AlreadyPublished(id.clone()));
+        return Err(OpsError::AlreadyPublished(*id));
     }
     if !blog.submitted {
-        return Err(OpsError::NotSubmitted(id.clone()));
+        return Err(OpsError::NotSubmitted(*id));
     }
     let now = Timestamp::now();
     let change = BlogChange::Publish {
@@ -61,8 +61,8 @@ pub async fn publish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<(), 
         // the write checks the state again: a withdrawal or another publish won the race
         return Err(
             match state.store.find_by_id(id).await?.filter(|blog| blog.status) {
-                Some(blog) if blog.published => OpsError::AlreadyPublished(id.clone()),
-                Some(_) => OpsError::NotSubmitted(id.clone()),
+                Some(blog) if blog.published => OpsError::AlreadyPublished(*id),
+                Some(_) => OpsError::NotSubmitted(*id),
                 None => OpsError::BlogNotFound,
             },
         );
@@ -80,9 +80,9 @@ pub async fn unpublish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<()
         .find_by_id(id)
         .await?
         .filter(|blog| blog.status)
-        .ok_or_else(|| OpsError::EditorBlogNotFound(id.clone()))?;
+        .ok_or_else(|| OpsError::EditorBlogNotFound(*id))?;
     if !blog.published {
-        return Err(OpsError::NotPublished(id.clone()));
+        return Err(OpsError::NotPublished(*id));
     }
     let change = BlogChange::Unpublish;
     if !state
@@ -93,7 +93,7 @@ pub async fn unpublish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<()
         // the write checks the state again: another unpublish won the race
         return Err(
             match state.store.find_by_id(id).await?.filter(|blog| blog.status) {
-                Some(_) => OpsError::NotPublished(id.clone()),
+                Some(_) => OpsError::NotPublished(*id),
                 None => OpsError::BlogNotFound,
             },
         );

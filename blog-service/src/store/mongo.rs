@@ -130,13 +130,13 @@ impl BlogDoc {
                 .as_ref()
                 .map(id_of)
                 .transpose()?
-                .unwrap_or_else(|| author.clone()),
+                .unwrap_or(author),
             updated_by: self
                 .updated_by
                 .as_ref()
                 .map(id_of)
                 .transpose()?
-                .unwrap_or_else(|| author.clone()),
+                .unwrap_or(author),
             author,
             created_at: Timestamp(self.created_at.timestamp_millis()),
             updated_at: Timestamp(self.updated_at.timestamp_millis()),

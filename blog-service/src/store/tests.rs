@@ -21,7 +21,7 @@ fn draft(author: &Id, slug: &str, title: &str, description: &str, at: i64) -> Bl
         img_url: "https://img.example/a.png".to_owned(),
         tags: vec!["RUST".to_owned(), format!("T{at}")],
     };
-    Blog::draft(new, author.clone(), Timestamp(at))
+    Blog::draft(new, *author, Timestamp(at))
 }
 
 /// Submits, then publishes `blog` (publishing needs a submitted blog).
@@ -75,7 +75,7 @@ async fn slugs_are_unique_even_after_delete(store: &dyn BlogStore) {
         store
             .update(
                 &first.id,
-                &Owner::Author(author.clone()),
+                &Owner::Author(author),
                 &BlogChange::Delete,
                 &author,
                 Timestamp(2_000)
@@ -112,7 +112,7 @@ async fn updates_respect_owner_and_status(store: &dyn BlogStore) {
         !store
             .update(
                 &blog.id,
-                &Owner::Author(stranger.clone()),
+                &Owner::Author(stranger),
                 &submit,
                 &stranger,
                 Timestamp(2_000)
@@ -124,7 +124,7 @@ async fn updates_respect_owner_and_status(store: &dyn BlogStore) {
         store
             .update(
                 &blog.id,
-                &Owner::Author(author.clone()),
+                &Owner::Author(author),
                 &submit,
                 &author,
                 Timestamp(2_000)
@@ -142,7 +142,7 @@ async fn updates_respect_owner_and_status(store: &dyn BlogStore) {
         store
             .update(
                 &blog.id,
-                &Owner::Author(author.clone()),
+                &Owner::Author(author),
                 &edit,
                 &author,
                 Timestamp(3_000)
@@ -257,24 +257,24 @@ async fn lists_filter_sort_and_page(store: &dyn BlogStore) {
         "case-sensitive"
     );
     let mine = store
-        .list(&BlogList::AuthorPublished(author.clone()), page(1, 2))
+        .list(&BlogList::AuthorPublished(author), page(1, 2))
         .await
         .unwrap();
     assert_eq!(mine.len(), 2);
     let second = store
-        .list(&BlogList::AuthorPublished(author.clone()), page(2, 2))
+        .list(&BlogList::AuthorPublished(author), page(2, 2))
         .await
         .unwrap();
     assert_eq!(second.len(), 1);
     assert!(
         store
-            .list(&BlogList::AuthorDrafts(author.clone()), page(1, 10))
+            .list(&BlogList::AuthorDrafts(author), page(1, 10))
             .await
             .unwrap()
             .is_empty()
     );
     let drafts = store
-        .list(&BlogList::AuthorDrafts(other.clone()), page(1, 10))
+        .list(&BlogList::AuthorDrafts(other), page(1, 10))
         .await
         .unwrap();
     assert_eq!(
@@ -343,7 +343,7 @@ async fn publish_with_stale_state_changes_nothing(store: &dyn BlogStore) {
     let blog = draft(&author, "race-publish", "Race", "race", 1_000);
     store.insert(&blog).await.unwrap();
     let submit = BlogChange::Submit(true);
-    let owner = Owner::Author(author.clone());
+    let owner = Owner::Author(author);
     assert!(
         store
             .update(&blog.id, &owner, &submit, &author, Timestamp(2_000))
