@@ -1,16 +1,25 @@
 //! `cargo xtask`: developer tooling for this workspace (never shipped).
 //!
+//! Finding programs, free ports, probes and the nats/redis command lines come from `process-kit`,
+//! shared with `testkit`.
+//!
 //! # Layout
 //! - [`test`]: the README's test command — builds every binary, then runs every test.
 //! - [`up`]: the whole local stack (gateway, 2 auth + 2 blog replicas, NATS, Redis), seeded.
 //! - [`bench`]: the side-by-side benchmark (gateway, nginx, HAProxy, bare Pingora) and its results.
+//! - `stack`: the services of a stack (NATS, Redis, keys, seed, replicas), for `up` and `bench`.
+//! - `children`: the processes xtask starts: logs, restarts, stopping them.
+//! - `release`: building and finding the release binaries.
+//! - `apt`: Debian packages the tooling needs, installed when root.
 #![forbid(unsafe_code)]
 
+mod apt;
 pub mod bench;
+mod children;
+mod release;
+mod stack;
 pub mod test;
 pub mod up;
-
-pub use test::which;
 
 use std::{path::PathBuf, process::Command};
 

@@ -3,18 +3,20 @@
 
 use std::process::Command;
 
-use crate::run;
+use process_kit::{Infra, which};
+
+use crate::{apt::ensure_build_tools, run};
 
 /// Builds the binaries, then runs `cargo test --workspace` with any extra `args`.
 pub fn run_all(args: &[String]) -> anyhow::Result<()> {
-    for binary in ["nats-server", "redis-server"] {
+    for binary in [Infra::Nats.binary(), Infra::Redis.binary()] {
         if which(binary).is_none() {
             anyhow::bail!(
                 "{binary} is not installed; tests start real servers: `apt-get install -y nats-server redis-server`"
             );
         }
     }
-    crate::up::ensure_build_tools()?;
+    ensure_build_tools()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = Command::new(&cargo);
     build.args(["build", "--workspace", "--bins"]);
@@ -34,22 +36,4 @@ pub fn run_all(args: &[String]) -> anyhow::Result<()> {
         println!("MongoDB conformance: SKIPPED (MONGODB_TEST_URI is not set)");
     }
     Ok(())
-}
-
-/// The path of `binary` on `PATH` (or in the sbin directories Debian uses for servers).
-pub fn which(binary: &str) -> Option<String> {
-    for dir in ["/usr/sbin", "/usr/local/sbin"] {
-        let path = format!("{dir}/{binary}");
-        if std::path::Path::new(&path).exists() {
-            return Some(path);
-        }
-    }
-    let output = Command::new("sh")
-        .args(["-c", &format!("command -v {binary}")])
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }

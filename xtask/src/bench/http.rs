@@ -1,6 +1,7 @@
 //! A minimal blocking HTTP/1.1 client for the bench's setup calls (seeding a blog, the gateway's
-//! admin API, readiness checks): one request per connection, `Connection: close`. TLS targets are
-//! checked with curl instead, by the protocol they are measured with.
+//! admin API): one request per connection, `Connection: close`. Cleartext targets are checked for
+//! readiness with `process_kit::http_ok_with_headers`; TLS targets with curl, here, by the protocol
+//! they are measured with.
 
 use std::{
     io::{Read, Write},
@@ -51,11 +52,6 @@ pub fn request(
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse(&raw).ok_or_else(|| anyhow::anyhow!("{method} {path} on :{port}: not an HTTP response"))
-}
-
-/// A GET answered 200 (false on any failure).
-pub fn get_ok(port: u16, path: &str, headers: &[(&str, &str)]) -> bool {
-    request(port, "GET", path, headers, None).is_ok_and(|response| response.status == 200)
 }
 
 /// Whether `curl -k` gets 200 from `url` (`https://`, the bench's self-signed certificate) over

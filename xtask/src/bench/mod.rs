@@ -34,7 +34,6 @@ mod report;
 
 use std::{
     fs,
-    net::TcpListener,
     path::{Path, PathBuf},
     process::Command,
     sync::{
@@ -44,11 +43,13 @@ use std::{
     time::Duration,
 };
 
+use process_kit::{free_port, http_ok_with_headers, listening, which};
+
 use crate::{
-    up::{
-        ADMIN_EMAIL, Children, ServicesPlan, build_release, listening, release_bin, start_services,
-    },
-    which, workspace_root,
+    children::Children,
+    release::{build_release, release_bin},
+    stack::{ADMIN_EMAIL, ServicesPlan, start_services},
+    workspace_root,
 };
 use proxies::{GatewayService, GatewaySpec, ProxySpec, UpstreamPorts};
 use report::{Peer, Role, Row};
@@ -175,15 +176,13 @@ impl Tools {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
             .map(|home| home.join("bin/oha"));
-        let oha = which("oha")
-            .map(PathBuf::from)
-            .or_else(|| cargo_bin.filter(|path| path.exists()));
+        let oha = which("oha").or_else(|| cargo_bin.filter(|path| path.exists()));
         let mut missing = Vec::new();
         if oha.is_none() {
             missing.push(oha::INSTALL_HINT.to_owned());
         }
-        let nginx = which("nginx").map(PathBuf::from);
-        let haproxy = which("haproxy").map(PathBuf::from);
+        let nginx = which("nginx");
+        let haproxy = which("haproxy");
         let apt: Vec<&str> = [("nginx", nginx.is_none()), ("haproxy", haproxy.is_none())]
             .into_iter()
             .filter_map(|(name, absent)| absent.then_some(name))
@@ -207,9 +206,9 @@ impl Tools {
                 haproxy,
                 peers,
                 skipped,
-                openssl: which("openssl").map(PathBuf::from),
-                curl: which("curl").map(PathBuf::from),
-                h2load: which("h2load").map(PathBuf::from),
+                openssl: which("openssl"),
+                curl: which("curl"),
+                h2load: which("h2load"),
             }),
             _ => anyhow::bail!("the bench needs more tools:\n  {}", missing.join("\n  ")),
         }
@@ -325,8 +324,7 @@ fn run(
     children: &mut Children,
     stop: &AtomicBool,
 ) -> anyhow::Result<(PathBuf, anyhow::Result<PathBuf>)> {
-    let mut free = free_ports(32)?.into_iter();
-    let mut port = move || free.next().expect("BUG: enough free ports were reserved");
+    let port = free_port;
     let upstreams = UpstreamPorts {
         replicas: [port(), port()],
         spare: port(),
@@ -652,7 +650,9 @@ fn run(
         children.wait_for(
             &format!("{} to answer 200 on {}{over}", target.name, target.url()),
             || match (target.client, &tools.curl) {
-                (Client::Http1, _) | (_, None) => http::get_ok(target.port, &target.path, &headers),
+                (Client::Http1, _) | (_, None) => {
+                    http_ok_with_headers(target.port, &target.path, &headers)
+                }
                 (client, Some(curl)) => {
                     http::curl_get_ok(curl, &target.url(), client == Client::Http2)
                 }
@@ -862,17 +862,6 @@ fn wait_for_load(
         tick();
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// `count` distinct free ports on 127.0.0.1 (all held while picking, then released).
-fn free_ports(count: usize) -> anyhow::Result<Vec<u16>> {
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()?;
-    listeners
-        .iter()
-        .map(|listener| Ok(listener.local_addr()?.port()))
-        .collect()
 }
 
 fn nginx_command(nginx: &Path, conf: &Path) -> Command {

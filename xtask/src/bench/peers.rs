@@ -15,7 +15,7 @@ use super::{
     report::Peer,
     version_of,
 };
-use crate::which;
+use process_kit::which;
 
 /// An optional peer found on this machine.
 #[derive(Debug, Clone)]
@@ -56,9 +56,7 @@ pub fn find() -> (Vec<Found>, Vec<String>) {
 /// real binary inside the package) by asking its package. Anything else that is not an ELF file is
 /// refused rather than measured as the proxy.
 fn native_binary(binary: &str) -> Result<PathBuf, String> {
-    let mut path = which(binary)
-        .map(PathBuf::from)
-        .ok_or_else(|| format!("`{binary}` not found"))?;
+    let mut path = which(binary).ok_or_else(|| format!("`{binary}` not found"))?;
     // shim → console script → binary at most
     for _ in 0..3 {
         let head = read_head(&path).map_err(|err| format!("{}: {err}", path.display()))?;
