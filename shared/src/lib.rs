@@ -26,7 +26,6 @@ pub mod id;
 pub mod messages;
 pub mod nats;
 pub mod shutdown;
-pub mod sqlite;
 pub mod telemetry;
 
 pub use error::ApiError;

@@ -1,6 +1,6 @@
 //! The SQLite backend: one file shared safely by several replicas on one machine (D14).
 //!
-//! Opening it (WAL, busy timeout, replicas racing on a new file) is `shared::sqlite`'s. Every
+//! Opening it (WAL, busy timeout, replicas racing on a new file) is `sqlite_store`'s. Every
 //! write is a single autocommit statement, so no transaction ever has to upgrade a read lock
 //! (which SQLite would refuse with `SQLITE_BUSY` at once). The `UNIQUE` constraint on
 //! `users.email` decides concurrent sign-ups (D13).
@@ -24,7 +24,7 @@ impl SqliteStore {
     /// Opens (creating when missing) the database `url` (`sqlite://path` or `sqlite::memory:`) and
     /// applies the embedded migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let pool = shared::sqlite::open(url, &MIGRATOR).await?;
+        let pool = sqlite_store::open(url, &MIGRATOR).await?;
         Ok(Self { pool })
     }
 }

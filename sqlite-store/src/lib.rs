@@ -1,10 +1,15 @@
-//! Opening a service's SQLite database: one file per service, shared safely by its replicas on one
-//! machine (D14).
+//! `sqlite-store`: opening a service's SQLite database, one file per service shared safely by its
+//! replicas on one machine (D14). The SQLite backends of `auth-service` and `blog-service`
+//! (`store/sqlite.rs`) open their pool here; their queries and migrations stay with them.
 //!
 //! WAL lets readers and one writer work at once across processes; the busy timeout makes a writer
 //! wait for the file lock instead of failing. Replicas starting together on a new file race for the
 //! switch to WAL, which SQLite answers with `SQLITE_BUSY` without waiting, and their migrations race
 //! the same way: [`open`] retries both, with a growing pause.
+//!
+//! # Layout
+//! - [`open`]: the pool on `DATABASE_URL`, its directory created and the service's migrations applied.
+#![forbid(unsafe_code)]
 
 use std::{str::FromStr, time::Duration};
 
