@@ -20,7 +20,6 @@ use std::{
 use bytes::Bytes;
 use moka::{Expiry, future::Cache};
 use pingora::http::RequestHeader;
-
 use serde::Deserialize;
 use serde_yaml::Value;
 

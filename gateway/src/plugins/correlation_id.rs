@@ -6,13 +6,15 @@
 //! plugin instance, then `#<n>`; no random numbers on the request path). `tracker` is refused by
 //! validation: it needs nginx's connection serials.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{
+    future::ready,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use http::{HeaderName, HeaderValue};
-use uuid::Uuid;
-
 use serde::Deserialize;
 use serde_yaml::Value;
+use uuid::Uuid;
 
 use super::{
     effects::Effects,
@@ -104,8 +106,19 @@ impl Plugin for CorrelationId {
         Self::new(config.clone())
     }
 
+    fn access(
+        &self,
+        request: &AccessRequest<'_>,
+        effects: &mut Effects,
+    ) -> impl Future<Output = Flow> + Send {
+        ready(self.access_now(request, effects))
+    }
+}
+
+impl CorrelationId {
     /// The access phase: never answers.
-    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    /// It never waits.
+    pub fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let given = request
             .header
             .headers
@@ -191,7 +204,7 @@ mod tests {
         let mut effects = Effects::default();
         let request = AccessRequest::for_test(header, None);
         assert!(matches!(
-            crate::plugins::access_now(plugin, &request, &mut effects),
+            plugin.access_now(&request, &mut effects),
             Flow::Continue
         ));
         effects

@@ -8,9 +8,10 @@
 //! each configured origin, exactly, or as a regex anchored at the start (a `$` is appended), against
 //! the origin's host only when the pattern has no `:`.
 
+use std::future::ready;
+
 use http::{HeaderName, HeaderValue, Method, header};
 use regex::Regex;
-
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -135,8 +136,19 @@ impl Plugin for Cors {
         Self::new(config.clone())
     }
 
+    fn access(
+        &self,
+        request: &AccessRequest<'_>,
+        effects: &mut Effects,
+    ) -> impl Future<Output = Flow> + Send {
+        ready(self.access_now(request, effects))
+    }
+}
+
+impl Cors {
     /// The access phase: answers preflights, records the CORS headers of everything else.
-    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    /// It never waits.
+    pub fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let headers = &request.header.headers;
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         let preflight = request.header.method == Method::OPTIONS
@@ -417,7 +429,7 @@ mod tests {
         let header = test_header(method, "/", headers);
         let request = AccessRequest::for_test(&header, None);
         let mut effects = Effects::default();
-        let flow = crate::plugins::access_now(cors, &request, &mut effects);
+        let flow = cors.access_now(&request, &mut effects);
         (flow, effects)
     }
 

@@ -3,10 +3,9 @@
 //! `IP address not allowed: <client ip>`. IPv4 clients seen through an IPv6 socket
 //! (`::ffff:a.b.c.d`) are matched as IPv4.
 
-use std::net::IpAddr;
+use std::{future::ready, net::IpAddr};
 
 use ipnet::IpNet;
-
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -96,8 +95,19 @@ impl Plugin for IpRestriction {
         Self::new(config.clone())
     }
 
+    fn access(
+        &self,
+        request: &AccessRequest<'_>,
+        effects: &mut Effects,
+    ) -> impl Future<Output = Flow> + Send {
+        ready(self.access_now(request, effects))
+    }
+}
+
+impl IpRestriction {
     /// The access phase: refuses clients that are denied or not allowed.
-    async fn access(&self, request: &AccessRequest<'_>, _effects: &mut Effects) -> Flow {
+    /// It never waits.
+    pub fn access_now(&self, request: &AccessRequest<'_>, _effects: &mut Effects) -> Flow {
         let Some(ip) = request.client_ip else {
             return Flow::Respond(responses::plugin_error(
                 self.config.status,
@@ -183,9 +193,7 @@ mod tests {
         let plugin = plugin(&[], &["127.0.0.0/8"]);
         let header = RequestHeader::build("GET", b"/", None).unwrap();
         let request = AccessRequest::for_test(&header, Some("127.0.0.1".parse().unwrap()));
-        let Flow::Respond(response) =
-            crate::plugins::access_now(&plugin, &request, &mut Effects::default())
-        else {
+        let Flow::Respond(response) = plugin.access_now(&request, &mut Effects::default()) else {
             panic!("denied")
         };
         assert_eq!(response.status, 403);

@@ -13,10 +13,9 @@
 //! Credentials are one `HashMap` per snapshot ([`Credentials`]), shared by every key-auth instance:
 //! O(1) per request, rebuilt on reload. Keys never appear in `Debug` output or logs.
 
-use std::{borrow::Cow, collections::HashMap, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, future::ready, sync::Arc};
 
 use http::{HeaderName, HeaderValue, Method};
-
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -132,8 +131,19 @@ impl Plugin for KeyAuth {
         Self::new(config.clone(), context.credentials.clone())
     }
 
+    fn access(
+        &self,
+        request: &AccessRequest<'_>,
+        effects: &mut Effects,
+    ) -> impl Future<Output = Flow> + Send {
+        ready(self.access_now(request, effects))
+    }
+}
+
+impl KeyAuth {
     /// The access phase: authenticates, falls back to `anonymous`, or answers 401.
-    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    /// It never waits.
+    pub fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         if !self.run_on_preflight && request.header.method == Method::OPTIONS {
             return Flow::Continue;
         }
@@ -405,7 +415,7 @@ keyauth_credentials:
         let header = test_header(method, uri, headers);
         let request = AccessRequest::for_test(&header, None);
         let mut effects = Effects::default();
-        let flow = crate::plugins::access_now(plugin, &request, &mut effects);
+        let flow = plugin.access_now(&request, &mut effects);
         (flow, effects)
     }
 

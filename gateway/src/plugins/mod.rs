@@ -41,7 +41,7 @@ mod config_tests;
 
 pub use chain::PluginChain;
 pub use effects::{BodyLimit, Effects};
-pub use plugin::{AccessRequest, BuildContext, Flow, ParseContext};
 #[cfg(test)]
-pub use plugin::{access_now, test_header};
+pub use plugin::test_header;
+pub use plugin::{AccessRequest, BuildContext, Flow, ParseContext};
 pub use table::{PLUGIN_NAMES, PluginConfig, PluginInstance};

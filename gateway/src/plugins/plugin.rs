@@ -104,25 +104,6 @@ pub fn test_header(method: &str, uri: &str, headers: &[(&'static str, &str)]) ->
     header
 }
 
-/// Runs the access phase of a plugin that never waits (every plugin but the API-key check and
-/// Redis rate limiting), without a runtime (plugin unit tests).
-#[cfg(test)]
-pub fn access_now<P: Plugin>(
-    plugin: &P,
-    request: &AccessRequest<'_>,
-    effects: &mut Effects,
-) -> Flow {
-    use std::task::{Context, Poll, Waker};
-    let mut access = std::pin::pin!(plugin.access(request, effects));
-    match access
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(flow) => flow,
-        Poll::Pending => panic!("this access phase waits for something"),
-    }
-}
-
 /// What a plugin decided.
 #[derive(Debug)]
 pub enum Flow {

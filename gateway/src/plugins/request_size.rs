@@ -8,8 +8,9 @@
 //! required"}` to a request that has a body of unknown length (chunked); a request without a body
 //! needs no length.
 
-use http::header;
+use std::future::ready;
 
+use http::header;
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -126,8 +127,19 @@ impl Plugin for RequestSizeLimiting {
         Self::new(config.clone())
     }
 
+    fn access(
+        &self,
+        request: &AccessRequest<'_>,
+        effects: &mut Effects,
+    ) -> impl Future<Output = Flow> + Send {
+        ready(self.access_now(request, effects))
+    }
+}
+
+impl RequestSizeLimiting {
     /// The access phase: checks `Content-Length`, or hands the limit to the body filter.
-    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    /// It never waits.
+    pub fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let headers = &request.header.headers;
         let length = headers
             .get(header::CONTENT_LENGTH)
@@ -194,7 +206,7 @@ mod tests {
         let header = test_header("POST", "/", headers);
         let request = AccessRequest::for_test(&header, None);
         let mut effects = Effects::default();
-        let flow = crate::plugins::access_now(plugin, &request, &mut effects);
+        let flow = plugin.access_now(&request, &mut effects);
         (flow, effects)
     }
 

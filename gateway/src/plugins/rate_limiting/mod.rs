@@ -22,7 +22,6 @@ use std::{
 };
 
 use http::{HeaderName, HeaderValue};
-
 use serde_yaml::Value;
 
 pub use self::config::{LimitBy, RateLimitPolicy, RateLimitingConfig, RateWindow};
@@ -31,6 +30,11 @@ use super::{
     plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},
 };
 use crate::{responses, validator::Validator};
+
+/// The most constrained window's headers (IETF draft `RateLimit-*`, as Kong sends them).
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 impl Plugin for RateLimiting {
     type Config = RateLimitingConfig;
@@ -84,18 +88,12 @@ impl Plugin for RateLimiting {
                 effects.set_response_header(remaining, HeaderValue::from(window.remaining));
             }
             if let Some(constrained) = constrained {
+                effects.set_response_header(RATELIMIT_LIMIT, HeaderValue::from(constrained.limit));
                 effects.set_response_header(
-                    HeaderName::from_static("ratelimit-limit"),
-                    HeaderValue::from(constrained.limit),
-                );
-                effects.set_response_header(
-                    HeaderName::from_static("ratelimit-remaining"),
+                    RATELIMIT_REMAINING,
                     HeaderValue::from(constrained.remaining),
                 );
-                effects.set_response_header(
-                    HeaderName::from_static("ratelimit-reset"),
-                    HeaderValue::from(constrained.reset),
-                );
+                effects.set_response_header(RATELIMIT_RESET, HeaderValue::from(constrained.reset));
             }
         }
         if usage.allowed {
@@ -325,18 +323,33 @@ fn identifier_text(identifier: &Identifier, limit_by: &LimitBy) -> String {
 
 /// `X-RateLimit-Limit-<Window>` and `X-RateLimit-Remaining-<Window>`.
 fn window_headers(window: RateWindow) -> (HeaderName, HeaderName) {
-    let (limit, remaining) = match window {
-        RateWindow::Second => ("x-ratelimit-limit-second", "x-ratelimit-remaining-second"),
-        RateWindow::Minute => ("x-ratelimit-limit-minute", "x-ratelimit-remaining-minute"),
-        RateWindow::Hour => ("x-ratelimit-limit-hour", "x-ratelimit-remaining-hour"),
-        RateWindow::Day => ("x-ratelimit-limit-day", "x-ratelimit-remaining-day"),
-        RateWindow::Month => ("x-ratelimit-limit-month", "x-ratelimit-remaining-month"),
-        RateWindow::Year => ("x-ratelimit-limit-year", "x-ratelimit-remaining-year"),
-    };
-    (
-        HeaderName::from_static(limit),
-        HeaderName::from_static(remaining),
-    )
+    /// Made at compile time: `from_static` at run time compares against every standard name.
+    const fn pair(limit: &'static str, remaining: &'static str) -> (HeaderName, HeaderName) {
+        (
+            HeaderName::from_static(limit),
+            HeaderName::from_static(remaining),
+        )
+    }
+    const SECOND: (HeaderName, HeaderName) =
+        pair("x-ratelimit-limit-second", "x-ratelimit-remaining-second");
+    const MINUTE: (HeaderName, HeaderName) =
+        pair("x-ratelimit-limit-minute", "x-ratelimit-remaining-minute");
+    const HOUR: (HeaderName, HeaderName) =
+        pair("x-ratelimit-limit-hour", "x-ratelimit-remaining-hour");
+    const DAY: (HeaderName, HeaderName) =
+        pair("x-ratelimit-limit-day", "x-ratelimit-remaining-day");
+    const MONTH: (HeaderName, HeaderName) =
+        pair("x-ratelimit-limit-month", "x-ratelimit-remaining-month");
+    const YEAR: (HeaderName, HeaderName) =
+        pair("x-ratelimit-limit-year", "x-ratelimit-remaining-year");
+    match window {
+        RateWindow::Second => SECOND,
+        RateWindow::Minute => MINUTE,
+        RateWindow::Hour => HOUR,
+        RateWindow::Day => DAY,
+        RateWindow::Month => MONTH,
+        RateWindow::Year => YEAR,
+    }
 }
 
 #[cfg(test)]
