@@ -2,8 +2,9 @@
 //!
 //! It reads a Kong declarative file (`gateway.yml`), routes and load-balances requests to upstream
 //! targets, runs plugins (the seed's API-key check against the auth replicas and Kong's
-//! `rate-limiting`, `cors`, `request-size-limiting`, `correlation-id`, `ip-restriction` and
-//! `key-auth`), and swaps in a new config atomically when the file changes.
+//! `rate-limiting`, `cors`, `request-size-limiting`, `correlation-id`, `ip-restriction`,
+//! `key-auth` and `response-transformer`), and swaps in a new config atomically when the file
+//! changes. The binary uses [`cli`] and [`server`]; every other module is private to the crate.
 //!
 //! # Layout
 //! - [`cli`]: command line (`run`, `check`).
@@ -15,8 +16,8 @@
 //! - [`balancer`]: smooth weighted round robin, least connections, consistent hashing; pure.
 //! - [`metrics`]: Prometheus metrics under Kong's names.
 //! - [`runtime`]: the immutable snapshot a request uses (routes, destinations, plugin chains).
-//! - [`plugins`]: plugin instances, per-route chains in Kong's priority order, and the per-request
-//!   effects they leave for the proxy.
+//! - [`plugins`]: one module per plugin, listed once in `plugins/table.rs`; per-route chains in
+//!   Kong's priority order, and the per-request effects they leave for the proxy.
 //! - [`engine`]: the request engine on pingora-core: one request from head to log line, the
 //!   upstream exchange and its retries, WebSocket tunnels, HTTP/1 header rules.
 //! - [`forwarding`]: the `X-Forwarded-*` set and the headers on proxied responses.
