@@ -5,14 +5,12 @@
 use std::path::PathBuf;
 
 use shared::config::{ConfigErrors, Reader, RunMode, Source};
-pub use shared::config::{NatsSettings, RedisSettings};
+pub use shared::config::{DEFAULT_MAX_BODY_BYTES, NatsSettings, RedisSettings, ServerSettings};
 
 use crate::{domain::password_problem, tokens::ClaimSettings};
 
 /// Default bcrypt cost for new passwords (D8; gomicro used 5).
 pub const DEFAULT_BCRYPT_COST: u32 = 10;
-/// Default request body limit (D12).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// All settings of a serving process.
 #[derive(Debug, Clone)]
@@ -31,17 +29,6 @@ pub struct Settings {
     pub keys: KeySettings,
     /// `TOKEN_*`, `*_TOKEN_VALIDITY_SEC`.
     pub tokens: ClaimSettings,
-}
-
-/// HTTP listener.
-#[derive(Debug, Clone)]
-pub struct ServerSettings {
-    /// Interface to bind.
-    pub host: String,
-    /// Port to bind; 0 picks a free one.
-    pub port: u16,
-    /// Larger bodies get 413.
-    pub max_body_bytes: usize,
 }
 
 /// Storage.
@@ -143,12 +130,7 @@ impl Settings {
     pub fn load(source: &dyn Source) -> Result<Self, ConfigErrors> {
         let mut r = Reader::new(source);
         let mode: Option<RunMode> = r.required("GO_MODE");
-        let host: Option<String> = r.required("SERVER_HOST");
-        let port: Option<u16> = r.required("SERVER_PORT");
-        let max_body_bytes = r.optional("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES);
-        if max_body_bytes == 0 {
-            r.problem("MAX_BODY_BYTES", "must be greater than 0");
-        }
+        let server = ServerSettings::read(&mut r);
         let database = read_database(&mut r);
         let redis = RedisSettings::read(&mut r);
         let nats = NatsSettings::read(&mut r);
@@ -169,11 +151,7 @@ impl Settings {
         let missing = "BUG: finish() fails when a required value is missing";
         Ok(Self {
             mode: mode.expect(missing),
-            server: ServerSettings {
-                host: host.expect(missing),
-                port: port.expect(missing),
-                max_body_bytes,
-            },
+            server: server.expect(missing),
             database,
             redis: redis.expect(missing),
             nats: nats.expect(missing),

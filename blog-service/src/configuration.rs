@@ -3,10 +3,7 @@
 //! (D12). Loading collects every problem into one [`ConfigErrors`].
 
 use shared::config::{ConfigErrors, Reader, RunMode, Source};
-pub use shared::config::{NatsSettings, RedisSettings};
-
-/// Default request body limit (D12).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use shared::config::{DEFAULT_MAX_BODY_BYTES, NatsSettings, RedisSettings, ServerSettings};
 
 /// All settings of a serving process.
 #[derive(Debug, Clone)]
@@ -23,28 +20,12 @@ pub struct Settings {
     pub nats: NatsSettings,
 }
 
-/// HTTP listener.
-#[derive(Debug, Clone)]
-pub struct ServerSettings {
-    /// Interface to bind.
-    pub host: String,
-    /// Port to bind; 0 picks a free one.
-    pub port: u16,
-    /// Larger bodies get 413.
-    pub max_body_bytes: usize,
-}
-
 impl Settings {
     /// Reads and validates every setting; `Err` lists every problem.
     pub fn load(source: &dyn Source) -> Result<Self, ConfigErrors> {
         let mut r = Reader::new(source);
         let mode: Option<RunMode> = r.required("GO_MODE");
-        let host: Option<String> = r.required("SERVER_HOST");
-        let port: Option<u16> = r.required("SERVER_PORT");
-        let max_body_bytes = r.optional("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES);
-        if max_body_bytes == 0 {
-            r.problem("MAX_BODY_BYTES", "must be greater than 0");
-        }
+        let server = ServerSettings::read(&mut r);
         let database_url = r.database_url("sqlite://data/blog.db");
         let redis = RedisSettings::read(&mut r);
         let nats = NatsSettings::read(&mut r);
@@ -52,11 +33,7 @@ impl Settings {
         let missing = "BUG: finish() fails when a required value is missing";
         Ok(Self {
             mode: mode.expect(missing),
-            server: ServerSettings {
-                host: host.expect(missing),
-                port: port.expect(missing),
-                max_body_bytes,
-            },
+            server: server.expect(missing),
             database_url,
             redis: redis.expect(missing),
             nats: nats.expect(missing),

@@ -4,7 +4,8 @@
 //! Services read the contract's variable names (spec `api.md` 7.1) from the process environment,
 //! with an optional `.env` file underneath (real variables win). Tests pass a [`MapSource`] and never
 //! touch the process environment. The settings both services read the same way live here too:
-//! [`RedisSettings`] (`REDIS_*`) and [`NatsSettings`] (`NATS_*`).
+//! [`ServerSettings`] (`SERVER_*`, `MAX_BODY_BYTES`), [`RedisSettings`] (`REDIS_*`) and
+//! [`NatsSettings`] (`NATS_*`).
 
 use std::{collections::HashMap, fmt, path::Path, str::FromStr, time::Duration};
 
@@ -238,6 +239,38 @@ impl<'a> Reader<'a> {
                 None
             }
         }
+    }
+}
+
+/// Default request body limit (D12).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The HTTP listener: `SERVER_HOST`, `SERVER_PORT` (0 = any free port), `MAX_BODY_BYTES` (D12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Interface to bind.
+    pub host: String,
+    /// Port to bind; 0 picks a free one.
+    pub port: u16,
+    /// Larger bodies get 413.
+    pub max_body_bytes: usize,
+}
+
+impl ServerSettings {
+    /// Reads `SERVER_HOST`, `SERVER_PORT` and `MAX_BODY_BYTES`; `None` when a required one is
+    /// missing or invalid (recorded).
+    pub fn read(reader: &mut Reader<'_>) -> Option<Self> {
+        let host: Option<String> = reader.required("SERVER_HOST");
+        let port: Option<u16> = reader.required("SERVER_PORT");
+        let max_body_bytes = reader.optional("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes == 0 {
+            reader.problem("MAX_BODY_BYTES", "must be greater than 0");
+        }
+        Some(Self {
+            host: host?,
+            port: port?,
+            max_body_bytes,
+        })
     }
 }
 
