@@ -12,8 +12,7 @@ use crate::{
     configuration::{KeySettings, SeedSettings, Settings},
     keygen,
     ops::{self, AdminPassword, SeedPlan},
-    startup::Application,
-    store,
+    startup, store,
 };
 
 /// What `seed` prints on stdout, followed by the password, when it created the admin with a generated
@@ -64,7 +63,7 @@ pub async fn run(command: Option<Command>) -> anyhow::Result<()> {
     telemetry::init("auth-service", mode, "info");
     match command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let app = Application::build(Settings::load(&env)?).await?;
+            let app = startup::build(Settings::load(&env)?).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Keygen { force } => {

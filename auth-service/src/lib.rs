@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`cli`]: the subcommands serve (default), keygen, seed.
 //! - [`configuration`]: [`Settings`](configuration::Settings) from the contract's variables.
-//! - [`startup`]: [`Application`](startup::Application): connect, bind, serve, shut down gracefully.
+//! - [`startup`]: [`build`](startup::build) connects keys, store, Redis and NATS into an
+//!   [`Application`](startup::Application) (`shared::startup`) that binds, serves, shuts down gracefully.
 //! - [`state`]: [`AppState`](state::AppState), shared by HTTP and NATS.
 //! - [`domain`]: ids, roles, users, keystores, validated sign-up/sign-in input.
 //! - [`ops`]: the use cases (sign-up, authenticate, ...), called by both [`http`] and [`nats`].

@@ -1,100 +1,45 @@
-//! [`Application`]: connects everything, binds the listener (port 0 allowed) and serves HTTP and NATS
-//! until the shutdown future resolves; then in-flight HTTP requests finish and NATS subscriptions drain.
+//! [`build`]: auth's start-up (spec 7.1), connecting what [`AppState`] holds and serving its NATS
+//! endpoints; the [`Application`] it returns binds, serves HTTP and NATS until the shutdown future
+//! resolves, then drains both (`shared::startup`).
 
-use std::{future::Future, sync::Arc};
+use std::sync::Arc;
 
 use anyhow::Context;
-use axum::Router;
-use shared::{config::RunMode, nats::MicroService};
-use tokio::net::TcpListener;
+use shared::{
+    config::RunMode, health::CHECK_TIMEOUT, redis::log_first_ping, startup::connect_nats,
+};
 
-use crate::{configuration::Settings, http, nats, ops, state::AppState, store, tokens::TokenKeys};
+use crate::{configuration::Settings, http, nats, state::AppState, store, tokens::TokenKeys};
 
-/// A built, not yet running service.
-pub struct Application {
-    port: u16,
-    listener: TcpListener,
-    router: Router,
-    micro: MicroService,
-    state: AppState,
-}
+/// A built, not yet running auth service.
+pub type Application = shared::startup::Application<AppState>;
 
-impl std::fmt::Debug for Application {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Application {
-    /// Start-up order of spec 7.1: database → Redis ping → NATS + micro service → router; then binds.
-    /// Unlike gomicro, a Redis that does not answer is only logged: auth never uses it (spec 5).
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let tokens = TokenKeys::load(
-            &settings.keys.private_key_path,
-            &settings.keys.public_key_path,
-            settings.tokens.clone(),
-        )?;
-        tracing::info!("connecting to the database");
-        let store = store::connect(&settings.database.url, settings.mode != RunMode::Test)
-            .await
-            .context("connect to the database")?;
-        tracing::info!("connecting to redis");
-        let redis = redis::Client::open(settings.redis.url()).context("parse the redis address")?;
-        match ops::ping_redis(&redis).await {
-            Ok(()) => tracing::info!("connected to redis"),
-            Err(reason) => tracing::warn!(
-                error.message = %reason,
-                "redis does not answer: auth does not need it, /health reports it"
-            ),
-        }
-        tracing::info!(url = %settings.nats.url, "connecting to nats");
-        let nats_client = async_nats::connect(&settings.nats.url)
-            .await
-            .with_context(|| format!("connect to NATS at {}", settings.nats.url))?;
-        let micro = MicroService::start(
-            &nats_client,
-            &settings.nats.service_name,
-            &settings.nats.service_version,
-        )
-        .await?;
-        let state = AppState {
-            settings: Arc::new(settings),
-            store,
-            tokens: Arc::new(tokens),
-            redis,
-            nats: nats_client,
-        };
-        nats::serve(&micro, state.clone()).await?;
-        let (listener, port) =
-            shared::shutdown::bind_http(&state.settings.server.host, state.settings.server.port)
-                .await?;
-        Ok(Self {
-            port,
-            listener,
-            router: http::router(state.clone()),
-            micro,
-            state,
-        })
-    }
-
-    /// The bound HTTP port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The shared state (tests reach the store through it).
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Serves until `shutdown` resolves, then stops gracefully (HTTP drains, NATS drains).
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        shared::shutdown::serve_until_stopped(self.listener, self.router, self.micro, shutdown)
-            .await
-    }
+/// Start-up order of spec 7.1: keys → database → Redis ping → NATS + micro service → router; then
+/// binds. Unlike gomicro, a Redis that does not answer is only logged: auth never uses it (spec 5).
+pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    let tokens = TokenKeys::load(
+        &settings.keys.private_key_path,
+        &settings.keys.public_key_path,
+        settings.tokens.clone(),
+    )?;
+    tracing::info!("connecting to the database");
+    let store = store::connect(&settings.database.url, settings.mode != RunMode::Test)
+        .await
+        .context("connect to the database")?;
+    let redis = shared::redis::connect(&settings.redis, CHECK_TIMEOUT)?;
+    log_first_ping(
+        redis.ping().await,
+        "auth does not need it, /health reports it",
+    );
+    let (nats_client, micro) = connect_nats(&settings.nats).await?;
+    let state = AppState {
+        settings: Arc::new(settings),
+        store,
+        tokens: Arc::new(tokens),
+        redis,
+        nats: nats_client,
+    };
+    nats::serve(&micro, state.clone()).await?;
+    let router = http::router(state.clone());
+    Application::bind(&state.settings.server, router, micro, state.clone()).await
 }

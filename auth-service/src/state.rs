@@ -13,9 +13,10 @@ pub struct AppState {
     pub store: Arc<dyn AuthStore>,
     /// JWT keys and claim settings.
     pub tokens: Arc<TokenKeys>,
-    /// Redis, only pinged (at start, for the log, and by `/health`): auth keeps nothing in it
-    /// (spec 5), so it neither needs it to start nor holds a connection.
-    pub redis: redis::Client,
+    /// Redis, only pinged (at start, for the log, and by `/health`, each connect and reply bounded
+    /// by `shared::health::CHECK_TIMEOUT`): auth keeps nothing in it (spec 5) and does not need it
+    /// to start; the connection is made by the first ping Redis answers.
+    pub redis: shared::redis::Redis,
     /// The NATS connection (its state feeds `/health`).
     pub nats: async_nats::Client,
 }

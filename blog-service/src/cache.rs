@@ -15,23 +15,26 @@
 //! is a miss (reads fall through to the database) and write failures are logged, never returned.
 //! After a failure that says Redis is unreachable (refused, dropped, timed out) reads and fills skip
 //! it for [`CACHE_RETRY_INTERVAL`], so they do not wait on Redis during an outage; then one call
-//! tries again, and the first success resumes caching, without a restart. The connection is made by
-//! the first call that needs it, so blog also starts while Redis is down.
+//! tries again, and the first success resumes caching, without a restart. The connection
+//! ([`shared::redis::Redis`], bounded by [`CACHE_OP_TIMEOUT`]) is made by the first call that needs
+//! it, so blog also starts while Redis is down.
 
 use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use serde::{Serialize, de::DeserializeOwned};
-use tokio::{sync::OnceCell, time::Instant};
+use shared::redis::Redis;
+use tokio::time::Instant;
 
 /// Lifetime of a PublicBlog entry (spec 5: 10 min).
 pub const BLOG_TTL_SECS: u64 = 10 * 60;
 /// Lifetime of a similar-blogs entry (spec 5: 6 h).
 pub const SIMILAR_TTL_SECS: u64 = 6 * 60 * 60;
-/// Longest wait for one Redis call, connecting included, before treating it as a miss.
+/// Longest wait for one Redis call, connecting included, before treating it as a miss (also the
+/// bound of each connect and reply of the connection blog opens with it).
 pub const CACHE_OP_TIMEOUT: Duration = Duration::from_millis(500);
 /// After Redis proved unreachable, how long reads and fills skip it before one call tries again.
 pub const CACHE_RETRY_INTERVAL: Duration = Duration::from_secs(1);
@@ -65,9 +68,7 @@ pub fn similar_key(generation: i64, id: &str) -> String {
 /// The cache. Cheap to clone.
 #[derive(Clone)]
 pub struct BlogCache {
-    client: redis::Client,
-    /// Set by the first call that reaches Redis; the manager then reconnects by itself.
-    connection: Arc<OnceCell<ConnectionManager>>,
+    redis: Redis,
     availability: Arc<Availability>,
 }
 
@@ -77,26 +78,17 @@ impl std::fmt::Debug for BlogCache {
     }
 }
 
-/// Every connect and reply bounded by [`CACHE_OP_TIMEOUT`], and no retries inside the manager: its
-/// back-off (a second or more) would hold every caller; [`CACHE_RETRY_INTERVAL`] paces the attempts.
-fn manager_config() -> ConnectionManagerConfig {
-    ConnectionManagerConfig::new()
-        .set_connection_timeout(CACHE_OP_TIMEOUT)
-        .set_response_timeout(CACHE_OP_TIMEOUT)
-        .set_number_of_retries(0)
-}
-
 /// Whether `err` says Redis cannot be reached (as opposed to an answer it refused).
 fn is_unreachable(err: &redis::RedisError) -> bool {
     err.is_io_error() || err.is_unrecoverable_error()
 }
 
 impl BlogCache {
-    /// A cache on `client`; nothing connects until a call needs Redis.
-    pub fn new(client: redis::Client) -> Self {
+    /// A cache on `redis` (opened with [`CACHE_OP_TIMEOUT`]); nothing connects until a call needs
+    /// Redis, and [`CACHE_RETRY_INTERVAL`] paces the attempts while it does not answer.
+    pub fn new(redis: Redis) -> Self {
         Self {
-            client,
-            connection: Arc::new(OnceCell::new()),
+            redis,
             availability: Arc::new(Availability::default()),
         }
     }
@@ -109,13 +101,7 @@ impl BlogCache {
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let attempt = async {
-            let connection = self
-                .connection
-                .get_or_try_init(|| {
-                    ConnectionManager::new_with_config(self.client.clone(), manager_config())
-                })
-                .await?
-                .clone();
+            let connection = self.redis.connection().await?;
             call(connection).await
         };
         match tokio::time::timeout(CACHE_OP_TIMEOUT, attempt).await {

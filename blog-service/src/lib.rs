@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`configuration`]: [`configuration::Settings`] from the contract's variables (spec 7.1).
-//! - [`startup`]: [`startup::Application`] connects store, Redis and NATS, binds, serves, stops.
+//! - [`startup`]: [`startup::build`] connects store, Redis and NATS into a [`startup::Application`]
+//!   (`shared::startup`) that binds, serves, stops.
 //! - [`state`]: [`state::AppState`], shared by the handlers.
 //! - [`domain`]: ids, slugs, pagination, the blog record; validation texts of the contract.
 //! - [`ops`]: the use cases (public reads, author and editor actions, health) and their views.

@@ -1,6 +1,6 @@
 //! Entry point: `blog-service [serve]`.
 
-use blog_service::{configuration::Settings, startup::Application};
+use blog_service::{configuration::Settings, startup};
 use clap::{Parser, Subcommand};
 use shared::{
     config::{Env, RunMode, Source},
@@ -44,6 +44,6 @@ async fn run() -> anyhow::Result<()> {
         .and_then(|m| m.parse().ok())
         .unwrap_or(RunMode::Debug);
     telemetry::init("blog-service", mode, "info");
-    let app = Application::build(Settings::load(&env)?).await?;
+    let app = startup::build(Settings::load(&env)?).await?;
     app.run_until_stopped(shutdown_signal()).await
 }

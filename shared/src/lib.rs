@@ -12,9 +12,13 @@
 //! - [`id`]: [`Id`](id::Id), the ObjectId-shaped id of every document of both services.
 //! - [`messages`]: the message types both services exchange over NATS (`User`, `UserRole`, `Text`).
 //! - [`health`]: the `/health`, `/health/ready` and `/health/live` reports, deadline and rendering.
-//! - [`config`]: settings sources (process env plus `.env`, or a map in tests) and error collection.
+//! - [`config`]: settings sources (process env plus `.env`, or a map in tests), error collection, and
+//!   the settings both services read alike (`SERVER_*`, `REDIS_*`, `NATS_*`).
+//! - [`redis`]: the lazily made, bounded Redis connection both services use, and its start-up log.
+//! - [`startup`]: NATS connect and micro service start; [`Application`](startup::Application), which
+//!   binds the HTTP listener and serves HTTP + NATS until stopped.
+//! - [`shutdown`]: the shutdown signal.
 //! - [`telemetry`]: the tracing subscriber set-up.
-//! - [`shutdown`]: the shutdown signal, binding the HTTP listener, serving HTTP + NATS until stopped.
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -25,7 +29,9 @@ pub mod http;
 pub mod id;
 pub mod messages;
 pub mod nats;
+pub mod redis;
 pub mod shutdown;
+pub mod startup;
 pub mod telemetry;
 
 pub use error::ApiError;

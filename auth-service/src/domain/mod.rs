@@ -9,8 +9,8 @@ pub use credentials::{
     BCRYPT_MAX_PASSWORD_BYTES, SignInInput, SignUpInput, ValidationError, password_problem,
     required,
 };
-pub use shared::id::{Id, IdError};
 pub use role::RoleCode;
+pub use shared::id::{Id, IdError};
 
 /// A role document (spec 3.1 `roles`).
 #[derive(Debug, Clone, PartialEq, Eq)]

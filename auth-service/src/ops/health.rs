@@ -1,14 +1,14 @@
 //! `GET /health` (D5): database, NATS and Redis each answer within a deadline. `GET /health/ready`:
 //! the database only; auth serves HTTP without NATS, and keeps nothing in Redis (spec 5).
 
-use shared::health::{CHECK_TIMEOUT, HealthReport, nats_connected, within};
+use shared::health::{HealthReport, nats_connected, within};
 
 use crate::state::AppState;
 
 /// Runs every check concurrently.
 pub async fn check_health(state: &AppState) -> HealthReport {
     let nats = within(async { nats_connected(&state.nats) });
-    let redis = within(ping_redis(&state.redis));
+    let redis = within(state.redis.ping());
     let (database, nats, redis) = tokio::join!(check_database(state), nats, redis);
     HealthReport {
         checks: vec![("database", database), ("nats", nats), ("redis", redis)],
@@ -24,21 +24,4 @@ pub async fn check_readiness(state: &AppState) -> HealthReport {
 
 async fn check_database(state: &AppState) -> Result<(), String> {
     within(async { state.store.ping().await.map_err(|err| err.to_string()) }).await
-}
-
-/// `PING` on a connection of its own: auth holds none, so it neither needs Redis to start nor
-/// reconnects in the background; only `/health` (and start-up, for the log) ask.
-pub async fn ping_redis(client: &redis::Client) -> Result<(), String> {
-    let timeouts = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(CHECK_TIMEOUT)
-        .set_response_timeout(CHECK_TIMEOUT);
-    let mut connection = client
-        .get_multiplexed_async_connection_with_config(&timeouts)
-        .await
-        .map_err(|err| err.to_string())?;
-    redis::cmd("PING")
-        .query_async::<String>(&mut connection)
-        .await
-        .map(|_| ())
-        .map_err(|err| err.to_string())
 }

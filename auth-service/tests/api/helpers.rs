@@ -10,8 +10,7 @@ use std::{
 use auth_service::{
     configuration::Settings,
     domain::Id,
-    ops,
-    startup::Application,
+    ops, startup,
     state::AppState,
     tokens::{ClaimSettings, TokenKeys},
 };
@@ -149,7 +148,7 @@ async fn spawn_app_on(redis: Option<RedisServer>) -> TestApp {
     let database_url = sqlite_url(dir.path());
     let source = MapSource::new(env_vars(nats_server.url(), redis_port, &database_url, 0));
     let settings = Settings::load(&source).expect("test settings are valid");
-    let app = Application::build(settings).await.expect("build app");
+    let app = startup::build(settings).await.expect("build app");
     let state = app.state().clone();
     let plan = ops::SeedPlan {
         api_key: API_KEY,

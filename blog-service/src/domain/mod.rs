@@ -10,8 +10,8 @@ mod timestamp;
 mod validate;
 
 pub use blog::{Blog, BlogEdit, NewBlog};
-pub use shared::id::{Id, IdError};
 pub use page::Page;
+pub use shared::id::{Id, IdError};
 pub use slug::{Slug, normalise_slug};
 pub use timestamp::Timestamp;
 pub use validate::{TextRules, Violations, is_uppercase, is_valid_uri};

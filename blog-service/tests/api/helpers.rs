@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use blog_service::{configuration::Settings, startup::Application, state::AppState};
+use blog_service::{configuration::Settings, startup, state::AppState};
 use reqwest::Method;
 use serde_json::{Value, json};
 use shared::{
@@ -225,7 +225,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
 /// Builds and runs blog-service with `source`; it stops when the sender drops.
 pub async fn start(source: &MapSource) -> (String, AppState, oneshot::Sender<()>) {
-    let app = Application::build(Settings::load(source).expect("valid settings"))
+    let app = startup::build(Settings::load(source).expect("valid settings"))
         .await
         .expect("build blog-service");
     let address = format!("http://127.0.0.1:{}", app.port());
