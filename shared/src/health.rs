@@ -1,7 +1,8 @@
 //! Health plumbing both services share: each check runs under a deadline, the report names the
 //! failures, and it renders as 200 with `{"status":"OK","timestamp","checks"}` or as 503 naming the
 //! failing checks. Why a check failed (driver texts, addresses) is logged, never answered: `/health`
-//! needs no API key. The checks themselves (database, Redis) stay in each service.
+//! needs no API key. The checks themselves (how the database and Redis are asked) stay in each
+//! service, which implements [`HealthChecks`] and mounts [`router`].
 //!
 //! Three reports, one envelope:
 //! - `GET /health` (D5): every dependency (database, NATS, Redis).
@@ -12,6 +13,7 @@
 
 use std::{collections::BTreeMap, future::Future, time::Duration};
 
+use axum::{Router, extract::State, routing::get};
 use serde::Serialize;
 
 use crate::{
@@ -93,6 +95,63 @@ pub fn nats_connected(client: &async_nats::Client) -> Result<(), String> {
         async_nats::connection::State::Connected => Ok(()),
         other => Err(format!("{other:?}")),
     }
+}
+
+/// What a service checks for its health routes ([`router`]).
+pub trait HealthChecks: Clone + Send + Sync + 'static {
+    /// `GET /health` (D5): every dependency, usually [`dependencies`].
+    fn check_health(&self) -> impl Future<Output = HealthReport> + Send;
+    /// `GET /health/ready`: what the service cannot serve without, usually [`readiness`].
+    fn check_readiness(&self) -> impl Future<Output = HealthReport> + Send;
+    /// Now, as the service formats times in its answers (the report's `timestamp`).
+    fn timestamp() -> String;
+}
+
+/// The report of `GET /health` (D5): the database, NATS and Redis, checked concurrently, each
+/// within [`CHECK_TIMEOUT`].
+pub async fn dependencies(
+    database: impl Future<Output = Result<(), String>>,
+    nats: &async_nats::Client,
+    redis: impl Future<Output = Result<(), String>>,
+) -> HealthReport {
+    let nats = within(async { nats_connected(nats) });
+    let (database, nats, redis) = tokio::join!(within(database), nats, within(redis));
+    HealthReport {
+        checks: vec![("database", database), ("nats", nats), ("redis", redis)],
+    }
+}
+
+/// The report of `GET /health/ready`: the database, within [`CHECK_TIMEOUT`] (Redis and NATS are no
+/// condition: without them a service still serves, with the contract's errors where it must).
+pub async fn readiness(database: impl Future<Output = Result<(), String>>) -> HealthReport {
+    HealthReport {
+        checks: vec![("database", within(database).await)],
+    }
+}
+
+/// `GET /health`, `GET /health/ready` and `GET /health/live` of a service whose state is `S`.
+pub fn router<S: HealthChecks>() -> Router<S> {
+    Router::new()
+        .route("/health", get(get_health::<S>))
+        .route("/health/ready", get(get_readiness::<S>))
+        .route("/health/live", get(get_liveness::<S>))
+}
+
+// D5: 200 with every check OK, else 503 naming the failing checks
+async fn get_health<S: HealthChecks>(State(state): State<S>) -> Result<Success<Health>, ApiError> {
+    state.check_health().await.into_response(S::timestamp())
+}
+
+// README "Deliberate differences": 200 while the database answers (Redis and NATS are no condition)
+async fn get_readiness<S: HealthChecks>(
+    State(state): State<S>,
+) -> Result<Success<Health>, ApiError> {
+    state.check_readiness().await.into_response(S::timestamp())
+}
+
+// README "Deliberate differences": 200 whenever the process answers HTTP
+async fn get_liveness<S: HealthChecks>() -> Result<Success<Health>, ApiError> {
+    liveness().into_response(S::timestamp())
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use crate::state::AppState;
 mod access;
 mod dto;
 mod extract;
-mod health;
 mod profile;
 
 /// The complete router.
@@ -21,6 +20,6 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(access::router())
         .merge(profile::router())
-        .merge(health::router());
+        .merge(shared::health::router());
     finish_router(routes, settings).with_state(state)
 }

@@ -1,27 +1,27 @@
 //! `GET /health` (D5): database, NATS and Redis each answer within a deadline. `GET /health/ready`:
-//! the database only; auth serves HTTP without NATS, and keeps nothing in Redis (spec 5).
+//! the database only; auth serves HTTP without NATS, and keeps nothing in Redis (spec 5). The routes
+//! and the rendering are `shared::health`'s.
 
-use shared::health::{HealthReport, nats_connected, within};
+use shared::health::{HealthChecks, HealthReport, dependencies, readiness};
 
 use crate::state::AppState;
 
-/// Runs every check concurrently.
-pub async fn check_health(state: &AppState) -> HealthReport {
-    let nats = within(async { nats_connected(&state.nats) });
-    let redis = within(state.redis.ping());
-    let (database, nats, redis) = tokio::join!(check_database(state), nats, redis);
-    HealthReport {
-        checks: vec![("database", database), ("nats", nats), ("redis", redis)],
+impl HealthChecks for AppState {
+    async fn check_health(&self) -> HealthReport {
+        dependencies(check_database(self), &self.nats, self.redis.ping()).await
     }
-}
 
-/// Whether auth can serve its requests: the database answers.
-pub async fn check_readiness(state: &AppState) -> HealthReport {
-    HealthReport {
-        checks: vec![("database", check_database(state).await)],
+    async fn check_readiness(&self) -> HealthReport {
+        readiness(check_database(self)).await
+    }
+
+    fn timestamp() -> String {
+        time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
     }
 }
 
 async fn check_database(state: &AppState) -> Result<(), String> {
-    within(async { state.store.ping().await.map_err(|err| err.to_string()) }).await
+    state.store.ping().await.map_err(|err| err.to_string())
 }

@@ -14,7 +14,6 @@ mod seed;
 pub use access::{SessionTokens, refresh_tokens, sign_in, sign_out, sign_up, verify_api_key};
 pub use authenticate::{Authenticated, authenticate, authorize};
 pub use error::OpsError;
-pub use health::{check_health, check_readiness};
 pub use profile::{private_profile, public_profile};
 pub use seed::{
     ADMIN_EMAIL, AdminPassword, DEFAULT_API_KEY, GENERATED_PASSWORD_LEN, SeedOutcome, SeedPlan,

@@ -11,7 +11,6 @@ mod author;
 mod dto;
 mod editor;
 mod extract;
-mod health;
 mod public;
 
 /// The complete router.
@@ -24,6 +23,6 @@ pub fn router(state: AppState) -> Router {
         .merge(public::router())
         .merge(author::router())
         .merge(editor::router())
-        .merge(health::router());
+        .merge(shared::health::router());
     finish_router(routes, settings).with_state(state)
 }

@@ -1,29 +1,26 @@
 //! `GET /health` (D5): database, NATS and Redis each answer within a deadline. `GET /health/ready`:
 //! the database only, the one dependency blog cannot serve without (Redis is a cache; without NATS
 //! only what needs auth's answers fails, with the contract's errors: author and editor routes, the
-//! author profile of an uncached public read).
+//! author profile of an uncached public read). The routes and the rendering are `shared::health`'s.
 
-use shared::health::{HealthReport, nats_connected, within};
+use shared::health::{HealthChecks, HealthReport, dependencies, readiness};
 
-use crate::state::AppState;
+use crate::{domain::Timestamp, state::AppState};
 
-/// Runs every check concurrently.
-pub async fn check_health(state: &AppState) -> HealthReport {
-    let nats = within(async { nats_connected(&state.nats) });
-    let redis = within(state.cache.ping());
-    let (database, nats, redis) = tokio::join!(check_database(state), nats, redis);
-    HealthReport {
-        checks: vec![("database", database), ("nats", nats), ("redis", redis)],
+impl HealthChecks for AppState {
+    async fn check_health(&self) -> HealthReport {
+        dependencies(check_database(self), &self.nats, self.cache.ping()).await
     }
-}
 
-/// Whether blog can serve its requests: the database answers.
-pub async fn check_readiness(state: &AppState) -> HealthReport {
-    HealthReport {
-        checks: vec![("database", check_database(state).await)],
+    async fn check_readiness(&self) -> HealthReport {
+        readiness(check_database(self)).await
+    }
+
+    fn timestamp() -> String {
+        Timestamp::now().to_string()
     }
 }
 
 async fn check_database(state: &AppState) -> Result<(), String> {
-    within(async { state.store.ping().await.map_err(|err| err.to_string()) }).await
+    state.store.ping().await.map_err(|err| err.to_string())
 }

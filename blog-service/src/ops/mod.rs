@@ -14,7 +14,6 @@ pub use author::{
 };
 pub use editor::{get_editor_blog, list_editor_blogs, publish_blog, unpublish_blog};
 pub use error::OpsError;
-pub use health::{check_health, check_readiness};
 pub use public::{PublicKey, get_public_blog, list_public_blogs, list_similar_blogs};
 pub use view::{AuthorView, ItemBlog, PrivateBlog, PublicBlog};
 
