@@ -139,7 +139,7 @@ pub fn run(
         .stderr(fs::File::create(out.with_extension("err"))?)
         .spawn()
         .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", h2load.display()))?;
-    let status = super::wait_for_load(&mut child, stop, tick)?;
+    let status = super::load::wait_for_load(&mut child, stop, tick)?;
     let text = fs::read_to_string(&text_path)?;
     anyhow::ensure!(
         status.success(),

@@ -133,7 +133,7 @@ pub fn run(
         .stderr(fs::File::create(&err_path)?)
         .spawn()
         .map_err(|err| anyhow::anyhow!("cannot start {}: {err}", oha.display()))?;
-    let status = super::wait_for_load(&mut child, stop, tick)?;
+    let status = super::load::wait_for_load(&mut child, stop, tick)?;
     anyhow::ensure!(
         status.success(),
         "oha failed ({status}) on {}: {}",

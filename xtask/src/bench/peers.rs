@@ -1,8 +1,8 @@
 //! The optional peer proxies, Envoy, Traefik and Caddy: finding their binaries (through pyenv's
 //! shims and pip's wrapper scripts, down to the program that serves, so that the pid the bench
-//! measures is the proxy's own), starting them on the configs of `proxies.rs` with the bench's
-//! worker count, and their versions. A peer that is not installed has no row; nginx and HAProxy are
-//! required and found in `mod.rs`.
+//! measures is the proxy's own) and starting them on the configs of `proxies.rs` with the bench's
+//! worker count. Their versions are read in `facts.rs`. A peer that is not installed has no row;
+//! nginx and HAProxy are required and found in `tools.rs`.
 
 use std::{
     fs,
@@ -10,12 +10,12 @@ use std::{
     process::Command,
 };
 
+use process_kit::which;
+
 use super::{
     proxies::{self, ProxySpec},
     report::Peer,
-    version_of,
 };
-use process_kit::which;
 
 /// An optional peer found on this machine.
 #[derive(Debug, Clone)]
@@ -188,31 +188,6 @@ pub fn command(found: &Found, spec: &ProxySpec, dir: &Path) -> anyhow::Result<Co
         }
     }
     Ok(command)
-}
-
-/// The peer's version: `1.40.0`.
-pub fn version(found: &Found) -> String {
-    match found.peer {
-        // `/path/envoy  version: <commit>/1.40.0/Clean/RELEASE/BoringSSL`
-        Peer::Envoy => {
-            let line = version_of(&found.binary, &["--version"]);
-            line.split_once("version: ")
-                .and_then(|(_, rest)| rest.split('/').nth(1))
-                .map_or(line.clone(), str::to_owned)
-        }
-        // `Version:      3.7.15`
-        Peer::Traefik => version_of(&found.binary, &["version"])
-            .trim_start_matches("Version:")
-            .trim()
-            .to_owned(),
-        // `2.6.2` (Debian), `v2.8.4 h1:…` (upstream builds)
-        Peer::Caddy => version_of(&found.binary, &["version"])
-            .split_whitespace()
-            .next()
-            .unwrap_or("unknown")
-            .to_owned(),
-        Peer::Nginx | Peer::Haproxy => "unknown".to_owned(),
-    }
 }
 
 #[cfg(test)]
