@@ -18,6 +18,7 @@
 //! - [`startup`]: NATS connect and micro service start; [`Application`](startup::Application), which
 //!   binds the HTTP listener and serves HTTP + NATS until stopped.
 //! - [`shutdown`]: the shutdown signal.
+//! - [`store`]: [`StoreError`](store::StoreError), how a store call of either service fails.
 //! - [`telemetry`]: the tracing subscriber set-up.
 #![forbid(unsafe_code)]
 
@@ -32,6 +33,7 @@ pub mod nats;
 pub mod redis;
 pub mod shutdown;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
 
 pub use error::ApiError;

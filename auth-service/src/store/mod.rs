@@ -14,19 +14,7 @@ pub mod sqlite;
 #[cfg(test)]
 mod tests;
 
-/// Why a store call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A unique constraint was violated; the text names it (e.g. `email`).
-    #[error("duplicate {0}")]
-    Conflict(&'static str),
-    /// The database failed or is unreachable.
-    #[error(transparent)]
-    Backend(#[from] anyhow::Error),
-}
-
-/// Shorthand for store results.
-pub type StoreResult<T> = Result<T, StoreError>;
+pub use shared::store::{StoreError, StoreResult};
 
 /// Everything auth needs from its database. Every look-up of users, roles by code, keystores and API
 /// keys only sees documents with `status: true` (spec 1.1, 4.3); roles by id ignore `status` (4.4).

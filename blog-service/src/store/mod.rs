@@ -19,19 +19,7 @@ mod tests;
 /// How many similar blogs are returned (spec 1.3).
 pub const SIMILAR_LIMIT: i64 = 6;
 
-/// Why a store call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A unique constraint was violated; the text names it (`slug`).
-    #[error("duplicate {0}")]
-    Conflict(&'static str),
-    /// The database failed or is unreachable.
-    #[error(transparent)]
-    Backend(#[from] anyhow::Error),
-}
-
-/// Shorthand for store results.
-pub type StoreResult<T> = Result<T, StoreError>;
+pub use shared::store::{StoreError, StoreResult};
 
 /// Which blogs a list shows (spec 1.3) and in which order.
 #[derive(Debug, Clone, PartialEq, Eq)]
