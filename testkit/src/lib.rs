@@ -6,13 +6,13 @@
 //! Every wait polls a condition against a deadline ([`wait_until`], [`wait_for_tcp`]); nothing sleeps
 //! and hopes.
 //!
-//! The synchronous parts ([`free_port`], [`wait_until`], [`wait_for_tcp`], the probes, finding
-//! programs, the servers' command lines) come from `process-kit`, which `cargo xtask` uses too;
+//! The synchronous parts ([`free_port`], [`wait_until`], [`wait_for_tcp`], [`which`], the probes,
+//! the servers' command lines as [`Infra`]) come from `process-kit`, which `cargo xtask` uses too;
 //! this crate adds what only tests need: guards that die with the test, and async waits.
 //!
 //! # Layout
 //! - [`process`](ChildGuard): child processes owned by a test, with their logs.
-//! - [`infra`](NatsServer): nats-server and redis-server.
+//! - [`infra`](InfraServer): nats-server and redis-server ([`NatsServer`], [`RedisServer`]).
 //! - [`wait`](wait_until_async): deadline-bound polling from async tests.
 #![forbid(unsafe_code)]
 
@@ -20,7 +20,7 @@ mod infra;
 mod process;
 mod wait;
 
-pub use infra::{NatsServer, RedisServer};
+pub use infra::{InfraKind, InfraServer, Nats, NatsServer, Redis, RedisServer};
 pub use process::{ChildGuard, bin_path, spawn_bin};
-pub use process_kit::{free_port, wait_for_tcp, wait_until};
+pub use process_kit::{Infra, free_port, wait_for_tcp, wait_until, which};
 pub use wait::{http_ok, wait_until_async};
