@@ -50,6 +50,8 @@ pub struct Entry<'a> {
     pub request_id: &'a str,
     /// The correlation id set by the `correlation-id` plugin, if any.
     pub correlation_id: Option<&'a str>,
+    /// The trace id (`opentelemetry`), leading from the line to its trace.
+    pub trace_id: Option<&'a str>,
     /// Client address.
     pub client_ip: Option<IpAddr>,
     /// Request method.
@@ -174,6 +176,9 @@ pub fn json_line(entry: &Entry<'_>) -> String {
         // Only when the plugin runs, so lines of routes without it stay short.
         value["correlation_id"] = correlation_id.into();
     }
+    if let Some(trace_id) = entry.trace_id {
+        value["trace_id"] = trace_id.into();
+    }
     let mut line = value.to_string();
     line.push('\n');
     line
@@ -202,6 +207,9 @@ pub fn text_line(entry: &Entry<'_>) -> String {
     if let Some(correlation_id) = entry.correlation_id {
         let _ = write!(line, " correlation_id={correlation_id}");
     }
+    if let Some(trace_id) = entry.trace_id {
+        let _ = write!(line, " trace_id={trace_id}");
+    }
     line.push('\n');
     line
 }
@@ -218,6 +226,7 @@ mod tests {
         Entry {
             request_id: "0123456789abcdef0123456789abcdef",
             correlation_id: Some("c-1"),
+            trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736"),
             client_ip: Some("127.0.0.1".parse().unwrap()),
             method: "GET",
             uri: "/blog/x?y=1",
@@ -243,6 +252,7 @@ mod tests {
         assert_eq!(value["route"], "blog");
         assert_eq!(value["target"], "127.0.0.1:8201");
         assert_eq!(value["correlation_id"], "c-1");
+        assert_eq!(value["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(value["latencies"]["request"], 1.235);
         assert_eq!(value["request_id"], "0123456789abcdef0123456789abcdef");
         assert!(value["ts"].as_str().unwrap().ends_with('Z'));

@@ -56,6 +56,8 @@ pub struct Metrics {
     key_cache_misses: OnceLock<IntCounter>,
     rate_limited: IntCounterVec,
     tls_handshakes: IntCounterVec,
+    spans_exported: IntCounter,
+    spans_dropped: IntCounter,
     in_flight: AtomicU64,
     total: AtomicU64,
 }
@@ -194,6 +196,22 @@ impl Metrics {
                  no_certificate; started minus completed failed or were abandoned",
                 &["result"],
             ),
+            spans_exported: registered(
+                &registry,
+                IntCounter::new(
+                    "gateway_tracing_spans_exported_total",
+                    "Spans the opentelemetry plugin sent to its collector",
+                )
+                .expect("BUG: static metric definition"),
+            ),
+            spans_dropped: registered(
+                &registry,
+                IntCounter::new(
+                    "gateway_tracing_spans_dropped_total",
+                    "Spans the opentelemetry plugin dropped: its queue was full or the collector failed",
+                )
+                .expect("BUG: static metric definition"),
+            ),
             in_flight: AtomicU64::new(0),
             total: AtomicU64::new(0),
             registry,
@@ -264,6 +282,16 @@ impl Metrics {
     /// A request was refused by `rate-limiting`.
     pub fn rate_limited(&self, service: &str, route: &str) {
         self.rate_limited.with_label_values(&[service, route]).inc();
+    }
+
+    /// `count` spans reached the collector.
+    pub fn spans_exported(&self, count: usize) {
+        self.spans_exported.inc_by(count as u64);
+    }
+
+    /// `count` spans were dropped (full queue, failed export).
+    pub fn spans_dropped(&self, count: usize) {
+        self.spans_dropped.inc_by(count as u64);
     }
 
     /// A TLS handshake reached `stage`: `started`, `completed` or `no_certificate`.

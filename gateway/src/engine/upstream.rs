@@ -55,6 +55,9 @@ pub struct Tries {
     forgiven: usize,
     /// Counts this request on its current target while it is in flight (least-connections).
     pub active: Option<ActiveGuard>,
+    /// When each try after the first started (the trace's retry events); empty, and so not
+    /// allocated, for a request that needed one try.
+    pub retried_at: Vec<std::time::SystemTime>,
 }
 
 impl Tries {
@@ -70,6 +73,9 @@ impl Tries {
             self.tried[self.skipped] = index;
             self.skipped += 1;
             self.last_skipped = true;
+        }
+        if self.count > 0 {
+            self.retried_at.push(std::time::SystemTime::now());
         }
         self.count += 1;
         self.active = Some(ActiveGuard::new(state.clone()));

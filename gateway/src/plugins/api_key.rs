@@ -14,7 +14,7 @@
 
 use std::{
     sync::atomic::{AtomicUsize, Ordering},
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use bytes::Bytes;
@@ -26,6 +26,7 @@ use serde_yaml::Value;
 use super::{
     effects::Effects,
     plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},
+    trace::{AttributeValue, ChildSpan, RequestTrace},
 };
 use crate::{
     address::parse_url,
@@ -115,9 +116,15 @@ impl Plugin for ApiKeyAuth {
         Self::new(config.clone())
     }
 
-    async fn access(&self, request: &AccessRequest<'_>, _effects: &mut Effects) -> Flow {
+    async fn access(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let after_prefix = request.path.get(request.matched_len..).unwrap_or("");
-        self.check(request.header, request.path, after_prefix).await
+        self.check(
+            request.header,
+            request.path,
+            after_prefix,
+            effects.trace.as_mut(),
+        )
+        .await
     }
 }
 
@@ -227,7 +234,15 @@ impl ApiKeyAuth {
 
     /// The access phase: lets the request through or answers it. `after_prefix` is the part of
     /// `path` after the matched route's prefix.
-    pub async fn check(&self, request: &RequestHeader, path: &str, after_prefix: &str) -> Flow {
+    /// A verification call made for a traced request becomes a child span of it (and carries its
+    /// context to auth).
+    pub async fn check(
+        &self,
+        request: &RequestHeader,
+        path: &str,
+        after_prefix: &str,
+        trace: Option<&mut RequestTrace>,
+    ) -> Flow {
         if is_health_path(path) && after_prefix == "/health" {
             return Flow::Continue;
         }
@@ -256,7 +271,7 @@ impl ApiKeyAuth {
             Some(verdict) => verdict,
             // Boxed: the verification call's future (an HTTP client's) is large, and an unboxed
             // one would make every request's future, cached or not, that much larger to move.
-            None => match Box::pin(self.verify_once(key)).await {
+            None => match Box::pin(self.traced_verify(key, trace)).await {
                 Ok(verdict) => verdict,
                 Err(err) => {
                     tracing::warn!(error.message = %err, "API key verification failed");
@@ -276,28 +291,62 @@ impl ApiKeyAuth {
 
     /// The verdict on `key` from the verification URLs, cached; concurrent checks of one key
     /// share one call.
-    async fn verify_once(&self, key: &str) -> Result<Verdict, std::sync::Arc<VerificationFailed>> {
+    /// [`Self::verify_once`], recorded as a child span of `trace` when there is one.
+    async fn traced_verify(
+        &self,
+        key: &str,
+        trace: Option<&mut RequestTrace>,
+    ) -> Result<Verdict, std::sync::Arc<VerificationFailed>> {
+        let Some(trace) = trace else {
+            return self.verify_once(key, None).await;
+        };
+        let span_id = RequestTrace::new_span_id();
+        let start = SystemTime::now();
+        let result = self
+            .verify_once(key, Some(trace.traceparent(&span_id)))
+            .await;
+        let status = result.as_ref().map_or(0, |verdict| verdict.status);
+        trace.children.push(ChildSpan {
+            name: "kong.apikey.verify",
+            span_id,
+            start,
+            end: SystemTime::now(),
+            attributes: vec![("http.status_code", AttributeValue::Int(i64::from(status)))],
+            error: result.is_err(),
+        });
+        result
+    }
+
+    /// The verdict on `key` from auth; concurrent checks of one key share one call (which
+    /// carries the first caller's `traceparent`).
+    async fn verify_once(
+        &self,
+        key: &str,
+        traceparent: Option<String>,
+    ) -> Result<Verdict, std::sync::Arc<VerificationFailed>> {
         let owned = key.to_owned();
         self.verdicts
-            .try_get_with(owned.clone(), self.verify(owned))
+            .try_get_with(owned.clone(), self.verify(owned, traceparent))
             .await
     }
 
     /// Asks the verification URLs, starting at the next one in turn and failing over once.
-    async fn verify(&self, key: String) -> Result<Verdict, VerificationFailed> {
+    async fn verify(
+        &self,
+        key: String,
+        traceparent: Option<String>,
+    ) -> Result<Verdict, VerificationFailed> {
         let urls = &self.config.verification_urls;
         let first = self.next_url.fetch_add(1, Ordering::Relaxed);
         let attempts = urls.len().min(2);
         let mut last_error = String::new();
         for attempt in 0..attempts {
             let url = &urls[(first + attempt) % urls.len()].url;
-            match self
-                .client
-                .get(url)
-                .header(API_KEY_HEADER, &key)
-                .send()
-                .await
-            {
+            let mut call = self.client.get(url).header(API_KEY_HEADER, &key);
+            if let Some(traceparent) = &traceparent {
+                call = call.header("traceparent", traceparent);
+            }
+            match call.send().await {
                 Ok(response) if response.status().is_server_error() => {
                     last_error = format!("{url} answered {}", response.status());
                 }

@@ -40,7 +40,7 @@ fn only_plugin(config: &Config) -> &PluginConfig {
 fn unknown_plugin_lists_what_the_gateway_implements() {
     assert_refused(
         &file("acl", "{}", ""),
-        "plugins[0].name @3: unknown plugin \"acl\": this gateway implements correlation-id, cors, key-auth, apikey-auth-plugin, ip-restriction, request-size-limiting, rate-limiting",
+        "plugins[0].name @3: unknown plugin \"acl\": this gateway implements opentelemetry, correlation-id, cors, key-auth, apikey-auth-plugin, ip-restriction, request-size-limiting, rate-limiting, response-transformer",
     );
 }
 

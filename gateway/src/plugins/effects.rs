@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::credentials::ConsumerRecord;
+use super::{credentials::ConsumerRecord, trace::RequestTrace};
 
 /// One header change, applied in the order it was recorded.
 #[derive(Debug, Clone)]
@@ -69,6 +69,8 @@ pub struct Effects {
     pub consumer: Option<Authenticated>,
     /// Most request-body bytes allowed (`request-size-limiting`).
     body_limit: Option<u64>,
+    /// The request's trace (`opentelemetry`), which the engine ends with the request.
+    pub trace: Option<RequestTrace>,
 }
 
 /// A request body's limit and what has been counted against it while it streams.

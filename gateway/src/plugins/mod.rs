@@ -13,6 +13,7 @@
 //! own), and to the request body as it streams ([`BodyLimit`]).
 //!
 //! Execution order (Kong's `PRIORITY`, highest first):
+//! - [`opentelemetry`] (first; Kong's 14 orders only its log phase): `opentelemetry`.
 //! - [`correlation_id`] (100001): `correlation-id`.
 //! - [`cors`] (2000): `cors`.
 //! - [`key_auth`] (1250): `key-auth` with the file's consumers and credentials.
@@ -30,11 +31,13 @@ pub mod credentials;
 pub mod effects;
 pub mod ip_restriction;
 pub mod key_auth;
+pub mod opentelemetry;
 mod plugin;
 pub mod rate_limiting;
 pub mod request_size;
 pub mod response_transformer;
 pub mod table;
+pub mod trace;
 
 #[cfg(test)]
 mod config_tests;

@@ -17,6 +17,7 @@ use super::{
     effects::Effects,
     ip_restriction::IpRestriction,
     key_auth::KeyAuth,
+    opentelemetry::OpenTelemetry,
     plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},
     rate_limiting::RateLimiting,
     request_size::RequestSizeLimiting,
@@ -126,6 +127,8 @@ macro_rules! plugin_table {
 }
 
 plugin_table! {
+    // Kong's PRIORITY is 14, for its log phase; its request span starts before every plugin.
+    OpenTelemetry: OpenTelemetry, "opentelemetry", 1_000_000;
     CorrelationId: CorrelationId, "correlation-id", 100_001;
     Cors: Cors, "cors", 2000;
     KeyAuth: KeyAuth, "key-auth", 1250;

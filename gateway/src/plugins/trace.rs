@@ -1,0 +1,146 @@
+//! One request's trace, as the `opentelemetry` plugin starts it and the engine finishes it: the
+//! gateway's span ids and sampling decision ([`RequestTrace`]), the spans of calls the plugins
+//! make on the way ([`ChildSpan`]: the API-key check), and where finished spans go
+//! ([`SpanSink`], the plugin's exporter). Requests on routes without the plugin carry none.
+
+use std::{sync::Arc, time::SystemTime};
+
+/// A trace's id: 16 bytes, never all zeros.
+pub type TraceId = [u8; 16];
+/// A span's id: 8 bytes, never all zeros.
+pub type SpanId = [u8; 8];
+
+/// A value of a span attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttributeValue {
+    /// Text.
+    Text(String),
+    /// A whole number.
+    Int(i64),
+    /// A number.
+    Float(f64),
+}
+
+/// Whether a span serves a request or makes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanKind {
+    /// The gateway's span of a client's request.
+    Server,
+    /// A call the gateway makes (the API-key check).
+    Client,
+}
+
+/// A finished span, ready to export.
+#[derive(Debug, Clone)]
+pub struct FinishedSpan {
+    /// Its name (`kong`, `kong.apikey.verify`).
+    pub name: &'static str,
+    /// Server or client.
+    pub kind: SpanKind,
+    /// The trace.
+    pub trace_id: TraceId,
+    /// The span.
+    pub span_id: SpanId,
+    /// Its parent, when it has one.
+    pub parent_span_id: Option<SpanId>,
+    /// When it started.
+    pub start: SystemTime,
+    /// When it ended.
+    pub end: SystemTime,
+    /// What it records.
+    pub attributes: Vec<(&'static str, AttributeValue)>,
+    /// Point events (a retry of another target), with their time.
+    pub events: Vec<(SystemTime, &'static str)>,
+    /// Whether it failed (a 5xx, a failed check).
+    pub error: bool,
+}
+
+/// A call a plugin made for the request, as a child of the gateway's span.
+#[derive(Debug, Clone)]
+pub struct ChildSpan {
+    /// Its name.
+    pub name: &'static str,
+    /// Its id (sent with the call, so that the callee's spans are its children).
+    pub span_id: SpanId,
+    /// When the call started.
+    pub start: SystemTime,
+    /// When it ended.
+    pub end: SystemTime,
+    /// What it records.
+    pub attributes: Vec<(&'static str, AttributeValue)>,
+    /// Whether it failed.
+    pub error: bool,
+}
+
+/// Where finished spans go. Never blocks: a sink that cannot keep up drops spans and counts them.
+pub trait SpanSink: std::fmt::Debug + Send + Sync {
+    /// Hands `spans` over for export.
+    fn submit(&self, spans: Vec<FinishedSpan>);
+}
+
+/// The trace of one request.
+#[derive(Debug, Clone)]
+pub struct RequestTrace {
+    /// The trace (the client's, or a new one).
+    pub trace_id: TraceId,
+    /// The gateway's span.
+    pub span_id: SpanId,
+    /// The client's span, when it sent a context.
+    pub parent_span_id: Option<SpanId>,
+    /// Whether the spans are recorded and exported (else only the context goes on).
+    pub sampled: bool,
+    /// When the request started.
+    pub start: SystemTime,
+    /// Calls made by plugins.
+    pub children: Vec<ChildSpan>,
+    /// Where the spans go.
+    pub sink: Arc<dyn SpanSink>,
+}
+
+impl RequestTrace {
+    /// A new span id.
+    pub fn new_span_id() -> SpanId {
+        loop {
+            let id: SpanId = rand::random();
+            if id != [0; 8] {
+                return id;
+            }
+        }
+    }
+
+    /// A new trace id.
+    pub fn new_trace_id() -> TraceId {
+        loop {
+            let id: TraceId = rand::random();
+            if id != [0; 16] {
+                return id;
+            }
+        }
+    }
+
+    /// The `traceparent` that makes a callee's spans children of `span_id`.
+    pub fn traceparent(&self, span_id: &SpanId) -> String {
+        format!(
+            "00-{}-{}-{}",
+            hex(&self.trace_id),
+            hex(span_id),
+            if self.sampled { "01" } else { "00" }
+        )
+    }
+
+    /// The trace id as 32 lowercase hex characters (logs, response header).
+    pub fn trace_id_hex(&self) -> String {
+        hex(&self.trace_id)
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
+}
