@@ -14,13 +14,16 @@
 //! - [`process`](ChildGuard): child processes owned by a test, with their logs.
 //! - [`infra`](InfraServer): nats-server and redis-server ([`NatsServer`], [`RedisServer`]).
 //! - [`wait`](wait_until_async): deadline-bound polling from async tests.
+//! - [`otlp`](OtlpReceiver): an OTLP/HTTP traces receiver that decodes what it gets.
 #![forbid(unsafe_code)]
 
 mod infra;
+mod otlp;
 mod process;
 mod wait;
 
 pub use infra::{InfraKind, InfraServer, Nats, NatsServer, Redis, RedisServer};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use process::{ChildGuard, bin_path, spawn_bin};
 pub use process_kit::{Infra, free_port, wait_for_tcp, wait_until, which};
 pub use wait::{http_ok, wait_until_async};

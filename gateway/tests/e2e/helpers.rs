@@ -164,16 +164,25 @@ pub struct FakeAuth {
     calls: Arc<AtomicUsize>,
     /// Artificial latency of each verification, to make concurrent checks overlap.
     _delay: Arc<Mutex<Duration>>,
+    traceparents: Arc<Mutex<Vec<String>>>,
 }
 
 #[derive(Clone)]
 struct AuthState {
     calls: Arc<AtomicUsize>,
     delay: Arc<Mutex<Duration>>,
+    traceparents: Arc<Mutex<Vec<String>>>,
 }
 
 async fn verify(State(state): State<AuthState>, headers: HeaderMap) -> impl IntoResponse {
     state.calls.fetch_add(1, Ordering::SeqCst);
+    if let Some(traceparent) = headers.get("traceparent").and_then(|v| v.to_str().ok()) {
+        state
+            .traceparents
+            .lock()
+            .unwrap()
+            .push(traceparent.to_owned());
+    }
     let delay = *state.delay.lock().unwrap();
     tokio::time::sleep(delay).await;
     let envelope = |status: u16, message: &str| {
@@ -200,6 +209,7 @@ impl FakeAuth {
         let addr = listener.local_addr().unwrap();
         let calls = Arc::new(AtomicUsize::new(0));
         let delay = Arc::new(Mutex::new(delay));
+        let traceparents = Arc::new(Mutex::new(Vec::new()));
         let app = Router::new()
             .route("/verify/apikey", get(verify))
             .route(
@@ -209,12 +219,14 @@ impl FakeAuth {
             .with_state(AuthState {
                 calls: calls.clone(),
                 delay: delay.clone(),
+                traceparents: traceparents.clone(),
             });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self {
             addr,
             calls,
             _delay: delay,
+            traceparents,
         }
     }
 
@@ -226,6 +238,11 @@ impl FakeAuth {
     /// `http://127.0.0.1:<port>/moved`: a 302 to the verification URL.
     pub fn redirecting_url(&self) -> String {
         format!("http://{}/moved", self.addr)
+    }
+
+    /// The `traceparent` of every verification call that carried one.
+    pub fn traceparents(&self) -> Vec<String> {
+        self.traceparents.lock().unwrap().clone()
     }
 
     /// Verification calls received.

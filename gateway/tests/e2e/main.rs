@@ -15,3 +15,4 @@ mod rate_limiting;
 mod reload;
 mod routing;
 mod tls;
+mod tracing;
