@@ -27,6 +27,30 @@ impl SqliteStore {
         let pool = sqlite_store::open(url, &MIGRATOR).await?;
         Ok(Self { pool })
     }
+
+    /// Seeding: runs `insert` (binding a fresh id, `unique` and now twice; it must do nothing when
+    /// `unique` is taken), then reads the row `select` finds for `unique`.
+    async fn insert_if_missing(
+        &self,
+        insert: &str,
+        select: &str,
+        unique: &str,
+    ) -> StoreResult<SqliteRow> {
+        let now = now_millis();
+        sqlx::query(insert)
+            .bind(Id::generate().to_string())
+            .bind(unique)
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        sqlx::query(select)
+            .bind(unique)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
 }
 
 fn now_millis() -> i64 {
@@ -275,43 +299,25 @@ impl AuthStore for SqliteStore {
     }
 
     async fn ensure_role(&self, code: &str) -> StoreResult<Role> {
-        let now = now_millis();
-        sqlx::query(
-            "INSERT INTO roles (id, code, status, created_at, updated_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (code) DO NOTHING",
-        )
-        .bind(Id::generate().to_string())
-        .bind(code)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        let row = sqlx::query("SELECT id, code, status FROM roles WHERE code = ?")
-            .bind(code)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
+        let row = self
+            .insert_if_missing(
+                "INSERT INTO roles (id, code, status, created_at, updated_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (code) DO NOTHING",
+                "SELECT id, code, status FROM roles WHERE code = ?",
+                code,
+            )
+            .await?;
         role_from_row(&row)
     }
 
     async fn ensure_api_key(&self, key: &str) -> StoreResult<ApiKey> {
-        let now = now_millis();
-        sqlx::query(
-            "INSERT INTO api_keys (id, key, version, permissions, comments, status, created_at, updated_at) \
-             VALUES (?, ?, 1, '[\"GENERAL\"]', '[\"To be used by the xyz vendor\"]', 1, ?, ?) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(Id::generate().to_string())
-        .bind(key)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        let row = sqlx::query("SELECT id, key, status FROM api_keys WHERE key = ?")
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)?;
+        let row = self
+            .insert_if_missing(
+                "INSERT INTO api_keys (id, key, version, permissions, comments, status, created_at, updated_at) \
+                 VALUES (?, ?, 1, '[\"GENERAL\"]', '[\"To be used by the xyz vendor\"]', 1, ?, ?) ON CONFLICT (key) DO NOTHING",
+                "SELECT id, key, status FROM api_keys WHERE key = ?",
+                key,
+            )
+            .await?;
         api_key_from_row(&row)
     }
 
