@@ -60,14 +60,20 @@ pub async fn run(command: Option<Command>) -> anyhow::Result<()> {
         .get("GO_MODE")
         .and_then(|mode| mode.parse().ok())
         .unwrap_or(RunMode::Debug);
-    telemetry::init("auth-service", mode, "info");
-    match command.unwrap_or(Command::Serve) {
+    let telemetry = telemetry::init("auth-service", mode, "info");
+    let result = execute(command.unwrap_or(Command::Serve), &env).await;
+    telemetry.shutdown().await;
+    result
+}
+
+async fn execute(command: Command, env: &Env) -> anyhow::Result<()> {
+    match command {
         Command::Serve => {
-            let app = startup::build(Settings::load(&env)?).await?;
+            let app = startup::build(Settings::load(env)?).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Keygen { force } => {
-            let keys = KeySettings::load(&env)?;
+            let keys = KeySettings::load(env)?;
             if !force {
                 keygen::refuse_to_replace(&[&keys.private_key_path, &keys.public_key_path])?;
             }
@@ -76,7 +82,7 @@ pub async fn run(command: Option<Command>) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed { api_key } => {
-            let settings = SeedSettings::load(&env)?;
+            let settings = SeedSettings::load(env)?;
             let store = store::connect(&settings.database.url, true).await?;
             let admin_password = AdminPassword::choose(
                 settings.mode,

@@ -28,6 +28,7 @@ use redis::aio::ConnectionManager;
 use serde::{Serialize, de::DeserializeOwned};
 use shared::redis::Redis;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// Lifetime of a PublicBlog entry (spec 5: 10 min).
 pub const BLOG_TTL_SECS: u64 = 10 * 60;
@@ -104,7 +105,15 @@ impl BlogCache {
             let connection = self.redis.connection().await?;
             call(connection).await
         };
-        match tokio::time::timeout(CACHE_OP_TIMEOUT, attempt).await {
+        let span = if shared::telemetry::exporting() {
+            tracing::info_span!("redis", otel.name = %format_args!("redis {operation}"), otel.kind = "client", db.system = "redis", db.operation = operation)
+        } else {
+            tracing::Span::none()
+        };
+        match tokio::time::timeout(CACHE_OP_TIMEOUT, attempt)
+            .instrument(span)
+            .await
+        {
             Ok(Ok(value)) => {
                 self.availability.succeeded();
                 Ok(value)

@@ -43,7 +43,12 @@ async fn run() -> anyhow::Result<()> {
         .get("GO_MODE")
         .and_then(|m| m.parse().ok())
         .unwrap_or(RunMode::Debug);
-    telemetry::init("blog-service", mode, "info");
-    let app = startup::build(Settings::load(&env)?).await?;
-    app.run_until_stopped(shutdown_signal()).await
+    let telemetry = telemetry::init("blog-service", mode, "info");
+    let served = async {
+        let app = startup::build(Settings::load(&env)?).await?;
+        app.run_until_stopped(shutdown_signal()).await
+    }
+    .await;
+    telemetry.shutdown().await;
+    served
 }

@@ -26,6 +26,7 @@ use crate::{
     config::RunMode,
     envelope::{Envelope, FAILURE_CODE},
     error::{ApiError, InternalErrorDetail},
+    telemetry::{self, propagation::HttpHeaders},
 };
 
 /// Message of the 404 for unknown routes and wrong methods (spec 0.3).
@@ -145,22 +146,44 @@ where
     };
     router
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let request_id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|value| value.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!(
-                    "http",
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                    request_id = %request_id,
-                )
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(record_status),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span of one request: method, path, request id, and the trace it continues (W3C
+/// `traceparent`), whose id every log line of the request carries.
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    let span = tracing::info_span!(
+        "http",
+        otel.name = %format_args!("{} {}", request.method(), request.uri().path()),
+        otel.kind = "server",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+        trace_id = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    telemetry::continue_trace(&span, &HttpHeaders(request.headers()));
+    span
+}
+
+/// Records the answer's status on the request span (a 5xx marks the span as an error).
+fn record_status(response: &Response, _latency: std::time::Duration, span: &tracing::Span) {
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
 }
 
 async fn url_not_found() -> ApiError {

@@ -1,5 +1,6 @@
 //! Storage behind one trait, [`AuthStore`], with two backends chosen by the scheme of `DATABASE_URL`
-//! (D14): [`sqlite`] (embedded default) and [`mongo`] (gomicro's collections, spec 3.1).
+//! (D14): [`sqlite`] (embedded default) and [`mongo`] (gomicro's collections, spec 3.1);
+//! [`traced`] wraps either in spans while traces are exported.
 //!
 //! Only domain types cross the trait; ObjectIds, BSON documents and SQL rows stay in the backends.
 
@@ -13,6 +14,7 @@ pub mod mongo;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
+pub mod traced;
 
 pub use shared::store::{StoreError, StoreResult};
 
@@ -64,18 +66,31 @@ pub trait AuthStore: Send + Sync {
     async fn ensure_user(&self, user: NewUser) -> StoreResult<User>;
 }
 
-/// Opens the backend `database_url` names: `sqlite:` or `mongodb://` / `mongodb+srv://`.
+/// Opens the backend `database_url` names: `sqlite:` or `mongodb://` / `mongodb+srv://`. While the
+/// process exports traces, every call of the store is a span ([`traced`]).
 pub async fn connect(
     database_url: &str,
     create_indexes: bool,
 ) -> anyhow::Result<Arc<dyn AuthStore>> {
-    if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::connect(database_url).await?))
+    let (store, system): (Arc<dyn AuthStore>, _) = if database_url.starts_with("sqlite:") {
+        (
+            Arc::new(sqlite::SqliteStore::connect(database_url).await?),
+            "sqlite",
+        )
     } else if database_url.starts_with("mongodb://") || database_url.starts_with("mongodb+srv://") {
-        Ok(Arc::new(
-            mongo::MongoStore::connect(database_url, create_indexes).await?,
-        ))
+        (
+            Arc::new(mongo::MongoStore::connect(database_url, create_indexes).await?),
+            "mongodb",
+        )
     } else {
         anyhow::bail!("DATABASE_URL must start with sqlite: or mongodb://")
-    }
+    };
+    Ok(if shared::telemetry::exporting() {
+        Arc::new(traced::Traced {
+            inner: store,
+            system,
+        })
+    } else {
+        store
+    })
 }

@@ -138,7 +138,7 @@ pub async fn spawn_app_without_redis() -> TestApp {
 
 async fn spawn_app_on(redis: Option<RedisServer>) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        shared::telemetry::init("auth-service-test", shared::config::RunMode::Test, "info");
+        let _ = shared::telemetry::init("auth-service-test", shared::config::RunMode::Test, "info");
     }
     let nats_server = NatsServer::start();
     let redis_port = redis

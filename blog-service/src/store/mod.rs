@@ -1,5 +1,6 @@
 //! Storage behind one trait, [`BlogStore`], with two backends chosen by the scheme of `DATABASE_URL`
-//! (D14): [`sqlite`] (embedded default) and [`mongo`] (gomicro's `blogs` collection, spec 3.2).
+//! (D14): [`sqlite`] (embedded default) and [`mongo`] (gomicro's `blogs` collection, spec 3.2);
+//! [`traced`] wraps either in spans while traces are exported.
 //!
 //! Only domain types cross the trait; ObjectIds, BSON documents and SQL rows stay in the backends.
 //! Conditions of gomicro's filters (`status: true`, `author: me`) are part of each call so that the
@@ -15,6 +16,7 @@ pub mod mongo;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
+pub mod traced;
 
 /// How many similar blogs are returned (spec 1.3).
 pub const SIMILAR_LIMIT: i64 = 6;
@@ -109,13 +111,24 @@ pub trait BlogStore: Send + Sync {
 }
 
 /// Opens the store named by `url`: `sqlite:` or `mongodb://` / `mongodb+srv://`.
-/// `create_indexes` is false in test mode (spec 3: no index creation when `GO_MODE=test`).
+/// `create_indexes` is false in test mode (spec 3: no index creation when `GO_MODE=test`). While the
+/// process exports traces, every call of the store is a span ([`traced`]).
 pub async fn connect(url: &str, create_indexes: bool) -> anyhow::Result<Arc<dyn BlogStore>> {
-    if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        Ok(Arc::new(
-            mongo::MongoStore::connect(url, create_indexes).await?,
-        ))
+    let (store, system): (Arc<dyn BlogStore>, _) =
+        if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+            (
+                Arc::new(mongo::MongoStore::connect(url, create_indexes).await?),
+                "mongodb",
+            )
+        } else {
+            (Arc::new(sqlite::SqliteStore::connect(url).await?), "sqlite")
+        };
+    Ok(if shared::telemetry::exporting() {
+        Arc::new(traced::Traced {
+            inner: store,
+            system,
+        })
     } else {
-        Ok(Arc::new(sqlite::SqliteStore::connect(url).await?))
-    }
+        store
+    })
 }

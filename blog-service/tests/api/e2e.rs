@@ -1,52 +1,16 @@
 //! End to end: the real auth-service and blog-service binaries on one nats-server and one
 //! redis-server walk the whole lifecycle with real tokens.
 
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use testkit::{ChildGuard, NatsServer, RedisServer, free_port, spawn_bin, wait_until_async};
+use testkit::{NatsServer, RedisServer, wait_until_async};
 
-use crate::helpers::{assert_error, blog_body, send};
-
-/// Seeded by `auth-service seed` with every role.
-const ADMIN_EMAIL: &str = "admin@afteracademy.com";
-const ADMIN_PASSWORD: &str = "changeit";
-
-fn common_env(
-    nats: &NatsServer,
-    redis: &RedisServer,
-    database: String,
-    port: u16,
-    name: &str,
-) -> Vec<(&'static str, String)> {
-    vec![
-        ("GO_MODE", "test".into()),
-        ("SERVER_HOST", "127.0.0.1".into()),
-        ("SERVER_PORT", port.to_string()),
-        ("DATABASE_URL", database),
-        ("REDIS_HOST", "127.0.0.1".into()),
-        ("REDIS_PORT", redis.port().to_string()),
-        ("REDIS_PASSWORD", String::new()),
-        ("REDIS_DB", "3".into()),
-        ("NATS_URL", nats.url().to_owned()),
-        ("NATS_SERVICE_NAME", name.into()),
-        ("NATS_SERVICE_VERSION", "1.0.0".into()),
-        ("NATS_TIMEOUT_SEC", "5".into()),
-    ]
-}
-
-fn run_to_completion(mut child: ChildGuard, what: &str) {
-    let status = child.wait().unwrap_or_else(|err| panic!("{what}: {err}"));
-    assert!(status.success(), "{what} failed: {}", child.logs());
-}
-
-async fn wait_healthy(child: &mut ChildGuard, port: u16) {
-    child
-        .wait_http_ok(port, "/health", Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
-}
+use crate::{
+    helpers::{assert_error, blog_body, send},
+    processes::{ADMIN_EMAIL, ADMIN_PASSWORD, Infra, Services},
+};
 
 fn token(body: &Value) -> String {
     format!(
@@ -62,60 +26,18 @@ async fn real_auth_and_blog_processes_walk_the_whole_lifecycle() {
     // Arrange: infrastructure, auth keys + seed, both services
     let nats = NatsServer::start();
     let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let (auth_port, blog_port) = (free_port(), free_port());
-    let mut auth_env = common_env(
-        &nats,
-        &redis,
-        format!("sqlite://{}", dir.path().join("auth.db").display()),
-        auth_port,
-        "auth",
-    );
-    auth_env.extend([
-        (
-            "RSA_PRIVATE_KEY_PATH",
-            dir.path().join("private.pem").display().to_string(),
-        ),
-        (
-            "RSA_PUBLIC_KEY_PATH",
-            dir.path().join("public.pem").display().to_string(),
-        ),
-        ("ACCESS_TOKEN_VALIDITY_SEC", "3600".into()),
-        ("REFRESH_TOKEN_VALIDITY_SEC", "7200".into()),
-        ("TOKEN_ISSUER", "api.goserve.afteracademy.com".into()),
-        ("TOKEN_AUDIENCE", "goserve.afteracademy.com".into()),
-        ("BCRYPT_COST", "4".into()),
-    ]);
-    run_to_completion(
-        spawn_bin("auth-service", ["keygen"], &auth_env).expect("spawn keygen"),
-        "auth-service keygen",
-    );
-    run_to_completion(
-        spawn_bin("auth-service", ["seed"], &auth_env).expect("spawn seed"),
-        "auth-service seed",
-    );
-    let mut auth = spawn_bin("auth-service", std::iter::empty::<&str>(), &auth_env)
-        .expect("spawn auth-service");
-    let blog_env = common_env(
-        &nats,
-        &redis,
-        format!("sqlite://{}", dir.path().join("blog.db").display()),
-        blog_port,
-        "blog",
-    );
-    let mut command = Command::new(env!("CARGO_BIN_EXE_blog-service"));
-    command
-        .envs(blog_env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env_remove("RUST_LOG");
-    let mut blog = ChildGuard::spawn("blog-service", command).expect("spawn blog-service");
+    let infra = Infra {
+        nats_url: nats.url().to_owned(),
+        redis_port: redis.port(),
+        nats_timeout: Duration::from_secs(5),
+    };
+    let mut services = Services::start(&infra, Duration::from_secs(30), |_| Vec::new()).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let auth_url = format!("http://127.0.0.1:{auth_port}");
-    let blog_url = format!("http://127.0.0.1:{blog_port}");
-    wait_healthy(&mut auth, auth_port).await;
-    wait_healthy(&mut blog, blog_port).await;
+    let auth_url = services.auth_url();
+    let blog_url = services.blog_url();
     let call = |method: Method, path: String, token: Option<String>, body: Option<Value>| {
         let client = client.clone();
         let blog_url = blog_url.clone();
@@ -350,9 +272,9 @@ async fn real_auth_and_blog_processes_walk_the_whole_lifecycle() {
     );
 
     // graceful stop on SIGTERM
-    blog.signal("TERM").unwrap();
+    services.blog.signal("TERM").unwrap();
     wait_until_async("blog-service to exit", Duration::from_secs(15), || {
-        let exited = blog.try_exit_status().is_some();
+        let exited = services.blog.try_exit_status().is_some();
         async move { exited }
     })
     .await

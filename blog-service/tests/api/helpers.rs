@@ -194,7 +194,7 @@ pub async fn spawn_app() -> TestApp {
 /// blog-service with `options`.
 pub async fn spawn_app_with(options: Options) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        shared::telemetry::init("blog-test", shared::config::RunMode::Test, "debug");
+        let _ = shared::telemetry::init("blog-test", shared::config::RunMode::Test, "debug");
     }
     let nats = NatsServer::start();
     let redis = RedisServer::start();

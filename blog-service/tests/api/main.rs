@@ -1,8 +1,9 @@
 //! blog-service integration tests: one binary (zero2prod layout).
 //!
 //! In-process tests run the service on a random port against a real nats-server (with a small auth
-//! responder serving test users over real request-reply) and a real redis-server. `e2e` and `outage`
-//! spawn the real auth-service and blog-service binaries.
+//! responder serving test users over real request-reply) and a real redis-server. `e2e`, `outage`
+//! and `tracing` spawn the real auth-service and blog-service binaries (`processes`); `tracing`
+//! puts the real gateway in front of them.
 
 mod bad_input;
 mod cache;
@@ -12,4 +13,6 @@ mod helpers;
 mod lifecycle;
 mod nats;
 mod outage;
+mod processes;
+mod tracing;
 mod validation;

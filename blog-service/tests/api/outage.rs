@@ -9,7 +9,6 @@
 //!   `NATS_TIMEOUT_SEC`; NATS back: they succeed again without a restart.
 
 use std::{
-    process::Command,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -19,16 +18,14 @@ use std::{
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use testkit::{ChildGuard, free_port, spawn_bin, wait_until_async};
+use testkit::wait_until_async;
 
 use crate::{
     health::key_exists,
     helpers::{OwnedServer, assert_error, blog_body, send},
+    processes::{ADMIN_EMAIL, ADMIN_PASSWORD, Infra, Services},
 };
 
-/// Seeded by `auth-service seed` with every role (`GO_MODE=test`).
-const ADMIN_EMAIL: &str = "admin@afteracademy.com";
-const ADMIN_PASSWORD: &str = "changeit";
 /// `NATS_TIMEOUT_SEC` of both services: an answer well under it did not wait for NATS.
 const NATS_TIMEOUT: Duration = Duration::from_secs(5);
 /// Concurrent clients of the load.
@@ -51,37 +48,7 @@ struct Stack {
     auth_url: String,
     blog_url: String,
     client: reqwest::Client,
-    _auth: ChildGuard,
-    _blog: ChildGuard,
-    _dir: tempfile::TempDir,
-}
-
-fn service_env(
-    nats: &OwnedServer,
-    redis: &OwnedServer,
-    database: String,
-    port: u16,
-    name: &str,
-) -> Vec<(&'static str, String)> {
-    vec![
-        ("GO_MODE", "test".into()),
-        ("SERVER_HOST", "127.0.0.1".into()),
-        ("SERVER_PORT", port.to_string()),
-        ("DATABASE_URL", database),
-        ("REDIS_HOST", "127.0.0.1".into()),
-        ("REDIS_PORT", redis.port().to_string()),
-        ("REDIS_PASSWORD", String::new()),
-        ("REDIS_DB", "3".into()),
-        ("NATS_URL", nats.url()),
-        ("NATS_SERVICE_NAME", name.into()),
-        ("NATS_SERVICE_VERSION", "1.0.0".into()),
-        ("NATS_TIMEOUT_SEC", NATS_TIMEOUT.as_secs().to_string()),
-    ]
-}
-
-fn run_to_completion(mut child: ChildGuard, what: &str) {
-    let status = child.wait().unwrap_or_else(|err| panic!("{what}: {err}"));
-    assert!(status.success(), "{what} failed: {}", child.logs());
+    _services: Services,
 }
 
 impl Stack {
@@ -91,68 +58,22 @@ impl Stack {
         nats.start();
         let mut redis = OwnedServer::redis();
         redis.start();
-        let dir = tempfile::tempdir().unwrap();
-        let (auth_port, blog_port) = (free_port(), free_port());
-        let mut auth_env = service_env(
-            &nats,
-            &redis,
-            format!("sqlite://{}", dir.path().join("auth.db").display()),
-            auth_port,
-            "auth",
-        );
-        auth_env.extend([
-            (
-                "RSA_PRIVATE_KEY_PATH",
-                dir.path().join("private.pem").display().to_string(),
-            ),
-            (
-                "RSA_PUBLIC_KEY_PATH",
-                dir.path().join("public.pem").display().to_string(),
-            ),
-            ("ACCESS_TOKEN_VALIDITY_SEC", "3600".into()),
-            ("REFRESH_TOKEN_VALIDITY_SEC", "7200".into()),
-            ("TOKEN_ISSUER", "api.goserve.afteracademy.com".into()),
-            ("TOKEN_AUDIENCE", "goserve.afteracademy.com".into()),
-            ("BCRYPT_COST", "4".into()),
-        ]);
-        for step in ["keygen", "seed"] {
-            run_to_completion(
-                spawn_bin("auth-service", [step], &auth_env).expect("spawn auth-service"),
-                &format!("auth-service {step}"),
-            );
-        }
-        let mut auth = spawn_bin("auth-service", std::iter::empty::<&str>(), &auth_env)
-            .expect("spawn auth-service");
-        let blog_env = service_env(
-            &nats,
-            &redis,
-            format!("sqlite://{}", dir.path().join("blog.db").display()),
-            blog_port,
-            "blog",
-        );
-        let mut command = Command::new(env!("CARGO_BIN_EXE_blog-service"));
-        command
-            .envs(blog_env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env_remove("RUST_LOG");
-        let mut blog = ChildGuard::spawn("blog-service", command).expect("spawn blog-service");
-        for (child, port) in [(&mut auth, auth_port), (&mut blog, blog_port)] {
-            child
-                .wait_http_ok(port, "/health", DEADLINE)
-                .await
-                .unwrap_or_else(|err| panic!("{err}"));
-        }
+        let infra = Infra {
+            nats_url: nats.url(),
+            redis_port: redis.port(),
+            nats_timeout: NATS_TIMEOUT,
+        };
+        let services = Services::start(&infra, DEADLINE, |_| Vec::new()).await;
         Self {
             nats,
             redis,
-            auth_url: format!("http://127.0.0.1:{auth_port}"),
-            blog_url: format!("http://127.0.0.1:{blog_port}"),
+            auth_url: services.auth_url(),
+            blog_url: services.blog_url(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
-            _auth: auth,
-            _blog: blog,
-            _dir: dir,
+            _services: services,
         }
     }
 

@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use async_nats::{Client, RequestErrorKind};
 use serde::{Serialize, de::DeserializeOwned};
+use tracing::Instrument;
 
 use super::NatsEnvelope;
+use crate::telemetry;
 
 /// Why a request got no usable reply. `Display` gives gomicro's texts (spec 2.4).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,12 +95,28 @@ impl NatsClient {
         }
         let payload = serde_json::to_vec(&NatsEnvelope::data(data))
             .map_err(|err| NatsRequestError::InvalidReply(err.to_string()))?;
-        let request = async_nats::Request::new()
+        let mut request = async_nats::Request::new()
             .payload(payload.into())
             .timeout(Some(self.timeout));
+        // exporting spans: the request is a client span whose context goes in the headers
+        let span = if telemetry::exporting() {
+            tracing::info_span!(
+                "nats request",
+                otel.name = %format_args!("{subject} request"),
+                otel.kind = "client",
+                messaging.system = "nats",
+                messaging.destination.name = %subject,
+            )
+        } else {
+            tracing::Span::none()
+        };
+        if let Some(headers) = telemetry::nats_headers(&span) {
+            request = request.headers(headers);
+        }
         let message = self
             .client
             .send_request(subject.to_owned(), request)
+            .instrument(span)
             .await
             .map_err(|err| match err.kind() {
                 RequestErrorKind::TimedOut => NatsRequestError::Timeout,

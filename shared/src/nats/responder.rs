@@ -3,7 +3,8 @@
 //! Every request runs in its own task; a request whose data is missing, null or of the wrong shape is
 //! answered `{"error": "400:<reason>"}` and the endpoint keeps serving (D7: the Go original panics).
 //! Replies never use the micro error headers, as gomicro's `RespondJSON` (spec 2.4). An internal
-//! error is logged with its cause chain and answered `500:` with the generic text.
+//! error is logged with its cause chain and answered `500:` with the generic text. Each request is
+//! a span that continues the requester's trace from the message headers.
 
 use std::future::Future;
 
@@ -14,9 +15,13 @@ use async_nats::{
 use futures::StreamExt;
 use serde::{Serialize, de::DeserializeOwned};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tracing::Instrument;
 
 use super::{NatsEnvelope, QUEUE_GROUP, group_prefix};
-use crate::error::ApiError;
+use crate::{
+    error::ApiError,
+    telemetry::{self, propagation::NatsHeaders},
+};
 
 /// A running NATS micro service and the tasks serving its endpoints.
 #[derive(Debug)]
@@ -108,6 +113,27 @@ impl MicroService {
 }
 
 async fn answer<Req, Resp, H, Fut>(request: Request, handler: H)
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+    H: Fn(Req) -> Fut,
+    Fut: Future<Output = Result<Resp, ApiError>>,
+{
+    let span = tracing::info_span!(
+        "nats reply",
+        otel.name = %format_args!("{} process", request.message.subject),
+        otel.kind = "server",
+        messaging.system = "nats",
+        messaging.destination.name = %request.message.subject,
+        trace_id = tracing::field::Empty,
+    );
+    if let Some(headers) = &request.message.headers {
+        telemetry::continue_trace(&span, &NatsHeaders(headers));
+    }
+    answer_in(request, handler).instrument(span).await;
+}
+
+async fn answer_in<Req, Resp, H, Fut>(request: Request, handler: H)
 where
     Req: DeserializeOwned,
     Resp: Serialize,

@@ -126,7 +126,9 @@ fn setup_section(options: &BenchOptions, tools: &Tools) -> String {
          - gateway: Kong-format config, service `url: http://svc_pool`, route `paths: [/svc]` \
          (`strip_path`), upstream with the two targets (round-robin); `gateway + apikey` adds the \
          global `apikey-auth-plugin` verifying against the upstream nginx (verdicts cached 30 s), \
-         requests carry `x-api-key`. Log level warn.\n",
+         requests carry `x-api-key`; `gateway + otel 1.0` and `gateway + otel 0.01` add the \
+         global `opentelemetry` plugin at those sampling rates, exporting OTLP/HTTP to the upstream \
+         nginx (an empty 200). Log level warn.\n",
     );
     doc
 }

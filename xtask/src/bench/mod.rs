@@ -7,7 +7,8 @@
 //! Caddy (each where installed; skipped, and said so, where not); two Pingora baselines
 //! (loadtest/baselines: `bare_proxy`, what Pingora's `ProxyHttp` engine costs; `core_proxy`,
 //! Pingora's HTTP/1 codec without that engine, the floor under the gateway's own engine); and the
-//! gateway: plain proxy and with the apikey plugin. Then end-to-end blog reads
+//! gateway: plain proxy, with the apikey plugin, and with the opentelemetry plugin at sampling
+//! rates 1.0 and 0.01 (issue #18). Then end-to-end blog reads
 //! (`/blog/list/latest`) through the same peers and the gateway in front of the real stack
 //! (2 auth + 2 blog replicas, NATS, Redis, started as `cargo xtask up` does). Every target runs
 //! once per round, in turn; the table reports medians and ratios to every peer. Proxies get equal

@@ -35,7 +35,8 @@ fn nginx_temp_paths(dir: &Path) -> String {
 }
 
 /// The upstream servers: one nginx process, one worker, answering `{"ok":true}` on every port
-/// (and 200 on `/verify/apikey`, for the apikey plugin scenario).
+/// (and 200 on `/verify/apikey`, for the apikey plugin scenario, and an empty 200 on `/v1/traces`,
+/// the OTLP collector of the tracing scenario).
 pub fn upstream_nginx(dir: &Path, ports: UpstreamPorts) -> String {
     let mut conf = String::new();
     conf.push_str("worker_processes 1;\n");
@@ -49,7 +50,8 @@ pub fn upstream_nginx(dir: &Path, ports: UpstreamPorts) -> String {
             conf,
             "    server {{\n        listen 127.0.0.1:{port};\n        \
              location / {{ return 200 '{UPSTREAM_BODY}'; }}\n        \
-             location = /verify/apikey {{ return 200 '{UPSTREAM_BODY}'; }}\n    }}\n"
+             location = /verify/apikey {{ return 200 '{UPSTREAM_BODY}'; }}\n        \
+             location = /v1/traces {{ return 200 ''; }}\n    }}\n"
         );
     }
     conf.push_str("}\n");
@@ -299,6 +301,8 @@ pub struct GatewaySpec {
     pub services: Vec<GatewayService>,
     /// With the global `apikey-auth-plugin`, verifying keys at these URLs.
     pub verification_urls: Option<Vec<String>>,
+    /// With the global `opentelemetry` plugin: (traces URL, sampling rate).
+    pub tracing: Option<(String, f64)>,
     /// A TLS listener on this port (`_gateway.proxy_listen_tls`) serving the certificate.
     pub tls: Option<(u16, BenchCertificate)>,
 }
@@ -356,13 +360,21 @@ pub fn gateway_yaml(spec: &GatewaySpec) -> String {
             let _ = writeln!(yaml, "      - target: 127.0.0.1:{port}");
         }
     }
+    if spec.verification_urls.is_some() || spec.tracing.is_some() {
+        yaml.push_str("plugins:\n");
+    }
     if let Some(urls) = &spec.verification_urls {
-        yaml.push_str(
-            "plugins:\n  - name: apikey-auth-plugin\n    config:\n      verification_urls:\n",
-        );
+        yaml.push_str("  - name: apikey-auth-plugin\n    config:\n      verification_urls:\n");
         for url in urls {
             let _ = writeln!(yaml, "        - {url}");
         }
+    }
+    if let Some((traces_url, sampling_rate)) = &spec.tracing {
+        let _ = write!(
+            yaml,
+            "  - name: opentelemetry\n    config:\n      traces_endpoint: {traces_url}\n      \
+             sampling_rate: {sampling_rate}\n"
+        );
     }
     yaml
 }
@@ -547,6 +559,7 @@ mod tests {
                 extra_route: Some("/extra"),
             }],
             verification_urls: None,
+            tracing: None,
             tls: None,
         };
         let plain = gateway_yaml(&spec);
@@ -571,6 +584,16 @@ mod tests {
             keyed.ends_with("verification_urls:\n        - http://127.0.0.1:9201/verify/apikey\n"),
             "{keyed}"
         );
+        spec.tracing = Some(("http://127.0.0.1:9201/v1/traces".into(), 0.01));
+        let traced = gateway_yaml(&spec);
+        assert!(
+            traced.ends_with(
+                "        - http://127.0.0.1:9201/verify/apikey\n  - name: opentelemetry\n    config:\n      \
+                 traces_endpoint: http://127.0.0.1:9201/v1/traces\n      sampling_rate: 0.01\n"
+            ),
+            "{traced}"
+        );
+        assert_eq!(traced.matches("plugins:").count(), 1, "{traced}");
         spec.tls = Some((9443, certificate()));
         let tls = gateway_yaml(&spec);
         assert!(

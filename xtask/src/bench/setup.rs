@@ -46,13 +46,15 @@ struct PeerProcess {
     pid: u32,
 }
 
-/// The gateways of the `svc` group: plain (also the HTTPS groups' and the reload scenario's) and
-/// with the apikey plugin.
+/// The gateways of the `svc` group: plain (also the HTTPS groups' and the reload scenario's), with
+/// the apikey plugin, and with the opentelemetry plugin at two sampling rates.
 struct Gateways {
     plain: GatewaySpec,
     plain_pid: u32,
     keyed_listen: u16,
     keyed_pid: u32,
+    /// With the opentelemetry plugin: (row name, port, pid).
+    traced: Vec<(&'static str, u16, u32)>,
     reload_variants: [PathBuf; 2],
 }
 
@@ -257,8 +259,9 @@ fn start_baselines(
     ])
 }
 
-/// The plain gateway (with the TLS listener when there is a certificate) and the one with the
-/// apikey plugin; the reload scenario's two configs checked first.
+/// The plain gateway (with the TLS listener when there is a certificate), the one with the apikey
+/// plugin and the two with the opentelemetry plugin; the reload scenario's two configs checked
+/// first.
 fn start_gateways(
     options: &BenchOptions,
     work: &Path,
@@ -285,6 +288,7 @@ fn start_gateways(
         workers: options.workers,
         services: vec![svc(false)],
         verification_urls: None,
+        tracing: None,
         tls: certificate.map(|certificate| (free_port(), certificate.clone())),
     };
     let keyed = GatewaySpec {
@@ -304,11 +308,32 @@ fn start_gateways(
     let plain_pid = children.spawn("gateway-plain", gateway_command(&plain_file))?;
     let keyed_file = write_gateway_config(work, "gateway-apikey", &keyed)?;
     let keyed_pid = children.spawn("gateway-apikey", gateway_command(&keyed_file))?;
+    // Tracing every request and one in a hundred, exporting to the upstream nginx (an empty 200).
+    let mut traced = Vec::new();
+    for (name, file, sampling_rate) in [
+        ("gateway + otel 1.0", "gateway-otel-all", 1.0),
+        ("gateway + otel 0.01", "gateway-otel-sampled", 0.01),
+    ] {
+        let spec = GatewaySpec {
+            listen: free_port(),
+            admin: free_port(),
+            tls: None,
+            tracing: Some((
+                format!("http://127.0.0.1:{}/v1/traces", upstreams.spare),
+                sampling_rate,
+            )),
+            ..plain.clone()
+        };
+        let path = write_gateway_config(work, file, &spec)?;
+        let pid = children.spawn(file, gateway_command(&path))?;
+        traced.push((name, spec.listen, pid));
+    }
     Ok(Gateways {
         plain,
         plain_pid,
         keyed_listen: keyed.listen,
         keyed_pid,
+        traced,
         reload_variants: [plain_file, extra_file],
     })
 }
@@ -370,6 +395,12 @@ fn svc_targets(
         Some("bench-key"),
         gateways.keyed_pid,
     ));
+    targets.extend(
+        gateways
+            .traced
+            .iter()
+            .map(|&(name, port, pid)| measured(name, port, None, pid)),
+    );
     targets
 }
 
@@ -447,6 +478,7 @@ fn blog_targets(
             extra_route: None,
         }],
         verification_urls: Some(verification_urls(plan.auth_ports)),
+        tracing: None,
         tls: None,
     };
     let blog_file = write_gateway_config(work, "gateway-blog", &blog)?;
