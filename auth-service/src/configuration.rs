@@ -271,18 +271,4 @@ mod tests {
             ]
         );
     }
-
-    #[test]
-    fn redis_password_is_encoded_and_redacted() {
-        let mut source = complete();
-        source
-            .set("REDIS_PASSWORD", "p@ss word")
-            .set("REDIS_DB", "2");
-        let settings = Settings::load(&source).unwrap();
-        assert_eq!(
-            settings.redis.url(),
-            "redis://:p%40ss%20word@127.0.0.1:6379/2"
-        );
-        assert!(!format!("{:?}", settings.redis).contains("p@ss"));
-    }
 }

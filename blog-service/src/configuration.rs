@@ -93,18 +93,4 @@ mod tests {
             ]
         );
     }
-
-    #[test]
-    fn redis_password_is_encoded_and_redacted() {
-        let mut source = complete();
-        source
-            .set("REDIS_PASSWORD", "p@ss word")
-            .set("REDIS_DB", "3");
-        let settings = Settings::load(&source).unwrap();
-        assert_eq!(
-            settings.redis.url(),
-            "redis://:p%40ss%20word@127.0.0.1:6379/3"
-        );
-        assert!(!format!("{:?}", settings.redis).contains("p@ss"));
-    }
 }

@@ -6,10 +6,18 @@
 //! `users.email` decides concurrent sign-ups (D13).
 
 use async_trait::async_trait;
-use sqlx::{Row, SqlitePool, migrate::Migrator, sqlite::SqliteRow};
+use sqlx::{
+    Row, Sqlite, SqlitePool,
+    migrate::Migrator,
+    query::Query,
+    sqlite::{SqliteArguments, SqliteRow},
+};
 
 use super::{AuthStore, StoreError, StoreResult};
 use crate::domain::{ApiKey, Id, Keystore, NewUser, Role, User};
+
+/// A statement with its bound values.
+type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
 
 /// The schema, applied at every start (`migrations/`).
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -26,6 +34,21 @@ impl SqliteStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let pool = sqlite_store::open(url, &MIGRATOR).await?;
         Ok(Self { pool })
+    }
+
+    /// Runs `query` and converts the row it finds, if any, with `from_row`.
+    async fn find_one<T>(
+        &self,
+        query: SqliteQuery<'_>,
+        from_row: fn(&SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 
     /// Seeding: runs `insert` (binding a fresh id, `unique` and now twice; it must do nothing when
@@ -127,66 +150,55 @@ impl AuthStore for SqliteStore {
     }
 
     async fn find_api_key(&self, key: &str) -> StoreResult<Option<ApiKey>> {
-        sqlx::query("SELECT id, key, status FROM api_keys WHERE key = ? AND status = 1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(api_key_from_row)
-            .transpose()
+        self.find_one(
+            sqlx::query("SELECT id, key, status FROM api_keys WHERE key = ? AND status = 1")
+                .bind(key),
+            api_key_from_row,
+        )
+        .await
     }
 
     async fn find_role_by_code(&self, code: &str) -> StoreResult<Option<Role>> {
-        sqlx::query("SELECT id, code, status FROM roles WHERE code = ? AND status = 1")
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(role_from_row)
-            .transpose()
+        self.find_one(
+            sqlx::query("SELECT id, code, status FROM roles WHERE code = ? AND status = 1")
+                .bind(code),
+            role_from_row,
+        )
+        .await
     }
 
     async fn find_roles(&self, ids: &[Id]) -> StoreResult<Vec<Role>> {
         let mut roles = Vec::with_capacity(ids.len());
         for id in ids {
-            let row = sqlx::query("SELECT id, code, status FROM roles WHERE id = ?")
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-            if let Some(row) = row {
-                roles.push(role_from_row(&row)?);
-            }
+            let query = sqlx::query("SELECT id, code, status FROM roles WHERE id = ?");
+            roles.extend(
+                self.find_one(query.bind(id.to_string()), role_from_row)
+                    .await?,
+            );
         }
         Ok(roles)
     }
 
     async fn find_user_by_id(&self, id: Id) -> StoreResult<Option<User>> {
-        sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = ? AND status = 1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        self.find_one(
+            sqlx::query(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE id = ? AND status = 1"
+            ))
+            .bind(id.to_string()),
+            user_from_row,
+        )
         .await
-        .map_err(backend)?
-        .as_ref()
-        .map(user_from_row)
-        .transpose()
     }
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE email = ? AND status = 1"
-        ))
-        .bind(email)
-        .fetch_optional(&self.pool)
+        self.find_one(
+            sqlx::query(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE email = ? AND status = 1"
+            ))
+            .bind(email),
+            user_from_row,
+        )
         .await
-        .map_err(backend)?
-        .as_ref()
-        .map(user_from_row)
-        .transpose()
     }
 
     async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
@@ -256,17 +268,15 @@ impl AuthStore for SqliteStore {
     }
 
     async fn find_keystore(&self, client: Id, primary_key: &str) -> StoreResult<Option<Keystore>> {
-        sqlx::query(
+        self.find_one(
+sqlx::query(
             "SELECT id, client, p_key, s_key FROM keystores WHERE client = ? AND p_key = ? AND status = 1",
         )
         .bind(client.to_string())
-        .bind(primary_key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?
-        .as_ref()
-        .map(keystore_from_row)
-        .transpose()
+        .bind(primary_key),
+keystore_from_row,
+)
+.await
     }
 
     async fn find_keystore_pair(
@@ -275,18 +285,16 @@ impl AuthStore for SqliteStore {
         primary_key: &str,
         secondary_key: &str,
     ) -> StoreResult<Option<Keystore>> {
-        sqlx::query(
+        self.find_one(
+sqlx::query(
             "SELECT id, client, p_key, s_key FROM keystores WHERE client = ? AND p_key = ? AND s_key = ? AND status = 1",
         )
         .bind(client.to_string())
         .bind(primary_key)
-        .bind(secondary_key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?
-        .as_ref()
-        .map(keystore_from_row)
-        .transpose()
+        .bind(secondary_key),
+keystore_from_row,
+)
+.await
     }
 
     async fn delete_keystore(&self, id: Id) -> StoreResult<bool> {

@@ -1,7 +1,7 @@
 //! Editor use cases (spec 1.3 `/editor/*`): any author's active blogs.
 
 use crate::{
-    domain::{Id, Page, Timestamp},
+    domain::{Blog, Id, Page, Timestamp},
     state::AppState,
     store::{BlogChange, BlogList, Owner},
 };
@@ -36,12 +36,7 @@ pub async fn get_editor_blog(
 /// the contract's messages and by the write itself; a lost race answers as if seen before.
 #[tracing::instrument(skip_all, fields(editor_id = %editor, blog_id = %id), err(level = "debug"))]
 pub async fn publish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<(), OpsError> {
-    let blog = state
-        .store
-        .find_by_id(id)
-        .await?
-        .filter(|blog| blog.status)
-        .ok_or_else(|| OpsError::EditorBlogNotFound(*id))?;
+    let blog = active_blog(state, id).await?;
     if blog.published {
         return Err(OpsError::AlreadyPublished(*id));
     }
@@ -75,12 +70,7 @@ pub async fn publish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<(), 
 /// `PUT /editor/unpublish/id/:id`: needs published.
 #[tracing::instrument(skip_all, fields(editor_id = %editor, blog_id = %id), err(level = "debug"))]
 pub async fn unpublish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<(), OpsError> {
-    let blog = state
-        .store
-        .find_by_id(id)
-        .await?
-        .filter(|blog| blog.status)
-        .ok_or_else(|| OpsError::EditorBlogNotFound(*id))?;
+    let blog = active_blog(state, id).await?;
     if !blog.published {
         return Err(OpsError::NotPublished(*id));
     }
@@ -100,6 +90,16 @@ pub async fn unpublish_blog(state: &AppState, editor: &Id, id: &Id) -> Result<()
     }
     invalidate_public(state, &blog, None).await;
     Ok(())
+}
+
+/// The active blog `id`, or the editor endpoints' 404.
+async fn active_blog(state: &AppState, id: &Id) -> Result<Blog, OpsError> {
+    state
+        .store
+        .find_by_id(id)
+        .await?
+        .filter(|blog| blog.status)
+        .ok_or(OpsError::EditorBlogNotFound(*id))
 }
 
 /// `GET /editor/submitted|published`.

@@ -31,6 +31,18 @@ impl SqliteStore {
         let pool = sqlite_store::open(url, &MIGRATOR).await?;
         Ok(Self { pool })
     }
+
+    /// The blog whose row matches `condition` (one `?`, bound to `value`), in any state.
+    async fn find_one(&self, condition: &str, value: &str) -> StoreResult<Option<Blog>> {
+        sqlx::query(&format!("SELECT {COLUMNS} FROM blogs b WHERE {condition}"))
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(blog_from_row)
+            .transpose()
+    }
 }
 
 fn backend(err: sqlx::Error) -> StoreError {
@@ -141,21 +153,11 @@ impl BlogStore for SqliteStore {
     }
 
     async fn find_by_id(&self, id: &Id) -> StoreResult<Option<Blog>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM blogs b WHERE b.id = ?"))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(blog_from_row).transpose()
+        self.find_one("b.id = ?", id.as_str()).await
     }
 
     async fn find_by_slug(&self, slug: &str) -> StoreResult<Option<Blog>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM blogs b WHERE b.slug = ?"))
-            .bind(slug)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(blog_from_row).transpose()
+        self.find_one("b.slug = ?", slug).await
     }
 
     async fn update(

@@ -9,7 +9,7 @@ use testkit::{NatsServer, RedisServer, wait_until_async};
 
 use crate::{
     helpers::{assert_error, blog_body, send},
-    processes::{ADMIN_EMAIL, ADMIN_PASSWORD, Infra, Services},
+    processes::{ADMIN_EMAIL, ADMIN_PASSWORD, Dependencies, Services},
 };
 
 fn token(body: &Value) -> String {
@@ -26,7 +26,7 @@ async fn real_auth_and_blog_processes_walk_the_whole_lifecycle() {
     // Arrange: infrastructure, auth keys + seed, both services
     let nats = NatsServer::start();
     let redis = RedisServer::start();
-    let infra = Infra {
+    let infra = Dependencies {
         nats_url: nats.url().to_owned(),
         redis_port: redis.port(),
         nats_timeout: Duration::from_secs(5),

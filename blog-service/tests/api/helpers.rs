@@ -12,7 +12,7 @@ use shared::{
     messages::{Text, User, UserRole},
     nats::MicroService,
 };
-use testkit::{ChildGuard, NatsServer, RedisServer, free_port, wait_for_tcp};
+use testkit::{ChildGuard, Infra, NatsServer, RedisServer, free_port, wait_for_tcp, which};
 use tokio::sync::oneshot;
 
 /// Holds AUTHOR and EDITOR.
@@ -376,7 +376,7 @@ const SERVER_START_TIMEOUT: Duration = Duration::from_secs(10);
 /// that same port (outages and recoveries). Never `TEST_*_URL`: an outage test must be able to stop
 /// its server. Stopped on drop.
 pub struct OwnedServer {
-    binary: &'static str,
+    kind: Infra,
     port: u16,
     process: Option<ChildGuard>,
 }
@@ -384,17 +384,17 @@ pub struct OwnedServer {
 impl OwnedServer {
     /// A redis-server (no persistence) on a free port, not started yet.
     pub fn redis() -> Self {
-        Self {
-            binary: "redis-server",
-            port: free_port(),
-            process: None,
-        }
+        Self::new(Infra::Redis)
     }
 
     /// A nats-server on a free port, not started yet.
     pub fn nats() -> Self {
+        Self::new(Infra::Nats)
+    }
+
+    fn new(kind: Infra) -> Self {
         Self {
-            binary: "nats-server",
+            kind,
             port: free_port(),
             process: None,
         }
@@ -407,35 +407,20 @@ impl OwnedServer {
 
     /// `redis://127.0.0.1:<port>` or `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        let scheme = self.binary.trim_end_matches("-server");
-        format!("{scheme}://127.0.0.1:{}", self.port)
+        self.kind.url(self.port)
     }
 
     /// Starts the server on its port and waits until it accepts connections.
     pub fn start(&mut self) -> &mut Self {
-        assert!(self.process.is_none(), "{} already runs", self.binary);
-        let port = self.port.to_string();
-        let args: Vec<&str> = match self.binary {
-            "redis-server" => vec![
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            _ => vec!["-a", "127.0.0.1", "-p", &port],
-        };
-        let mut command = std::process::Command::new(server_binary(self.binary));
-        command.args(args);
-        let process = ChildGuard::spawn(self.binary, command).unwrap_or_else(|err| {
-            panic!("{err}: run `apt-get install -y nats-server redis-server`")
+        let binary = self.kind.binary();
+        assert!(self.process.is_none(), "{binary} already runs");
+        let program = which(binary).unwrap_or_else(|| {
+            panic!("{binary} is missing: run `apt-get install -y nats-server redis-server`")
         });
-        wait_for_tcp(([127, 0, 0, 1], self.port).into(), SERVER_START_TIMEOUT).unwrap_or_else(
-            |err| panic!("{} did not start: {err}\n{}", self.binary, process.logs()),
-        );
+        let process = ChildGuard::spawn(binary, self.kind.command(&program, self.port))
+            .unwrap_or_else(|err| panic!("{binary}: {err}"));
+        wait_for_tcp(([127, 0, 0, 1], self.port).into(), SERVER_START_TIMEOUT)
+            .unwrap_or_else(|err| panic!("{binary} did not start: {err}\n{}", process.logs()));
         self.process = Some(process);
         self
     }
@@ -446,13 +431,4 @@ impl OwnedServer {
             process.kill();
         }
     }
-}
-
-/// The path of `binary` (nats-server lives in /usr/sbin, which may not be on `PATH`).
-fn server_binary(binary: &str) -> String {
-    ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"]
-        .iter()
-        .map(|dir| format!("{dir}/{binary}"))
-        .find(|path| std::path::Path::new(path).exists())
-        .unwrap_or_else(|| binary.to_owned())
 }

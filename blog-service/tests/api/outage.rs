@@ -23,7 +23,7 @@ use testkit::wait_until_async;
 use crate::{
     health::key_exists,
     helpers::{OwnedServer, assert_error, blog_body, send},
-    processes::{ADMIN_EMAIL, ADMIN_PASSWORD, Infra, Services},
+    processes::{ADMIN_EMAIL, ADMIN_PASSWORD, Dependencies, Services},
 };
 
 /// `NATS_TIMEOUT_SEC` of both services: an answer well under it did not wait for NATS.
@@ -58,7 +58,7 @@ impl Stack {
         nats.start();
         let mut redis = OwnedServer::redis();
         redis.start();
-        let infra = Infra {
+        let infra = Dependencies {
             nats_url: nats.url(),
             redis_port: redis.port(),
             nats_timeout: NATS_TIMEOUT,

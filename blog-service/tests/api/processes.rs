@@ -12,7 +12,7 @@ pub const ADMIN_EMAIL: &str = "admin@afteracademy.com";
 pub const ADMIN_PASSWORD: &str = "changeit";
 
 /// What the services connect to.
-pub struct Infra {
+pub struct Dependencies {
     /// `NATS_URL`.
     pub nats_url: String,
     /// Redis on 127.0.0.1.
@@ -34,7 +34,7 @@ impl Services {
     /// keygen, seed, then auth and blog, each answering `/health` within `deadline`. `extra_env`
     /// gives more variables per service (`"auth"` or `"blog"`); `RUST_LOG` is not inherited.
     pub async fn start(
-        infra: &Infra,
+        infra: &Dependencies,
         deadline: Duration,
         extra_env: impl Fn(&str) -> Vec<(&'static str, String)>,
     ) -> Self {
@@ -106,7 +106,7 @@ impl Services {
 
 /// What both services read alike, in test mode.
 fn service_env(
-    infra: &Infra,
+    infra: &Dependencies,
     database: String,
     port: u16,
     name: &str,

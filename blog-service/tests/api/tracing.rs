@@ -13,7 +13,7 @@ use testkit::{
     wait_for_tcp,
 };
 
-use crate::processes::{ADMIN_EMAIL, ADMIN_PASSWORD, Infra, Services};
+use crate::processes::{ADMIN_EMAIL, ADMIN_PASSWORD, Dependencies, Services};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CLIENT_SPAN: &str = "00f067aa0ba902b7";
@@ -99,7 +99,7 @@ async fn one_request_through_gateway_blog_nats_and_auth_is_one_trace() {
     let nats = NatsServer::start();
     let redis = RedisServer::start();
     let receiver = OtlpReceiver::start().await;
-    let infra = Infra {
+    let infra = Dependencies {
         nats_url: nats.url().to_owned(),
         redis_port: redis.port(),
         nats_timeout: Duration::from_secs(5),
