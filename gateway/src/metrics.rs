@@ -119,6 +119,14 @@ fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntC
     registered(registry, counter)
 }
 
+/// A registered counter without labels.
+fn single_counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    registered(
+        registry,
+        IntCounter::new(name, help).expect("BUG: static metric definition"),
+    )
+}
+
 /// A registered latency histogram per service and route, in Kong's buckets.
 fn latency(registry: &Registry, name: &str, help: &str) -> HistogramVec {
     let histogram = HistogramVec::new(
@@ -132,14 +140,6 @@ fn latency(registry: &Registry, name: &str, help: &str) -> HistogramVec {
 impl Metrics {
     fn new() -> Self {
         let registry = Registry::new();
-        let target_health = IntGaugeVec::new(
-            Opts::new(
-                "kong_upstream_target_health",
-                "Health of each upstream target: 1 for its current state",
-            ),
-            &["upstream", "target", "address", "state"],
-        )
-        .expect("BUG: static metric definition");
         #[cfg(target_os = "linux")]
         if let Err(err) = registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -168,7 +168,17 @@ impl Metrics {
                 "kong_kong_latency_ms",
                 "Time the gateway spent before calling the upstream: routing and plugins (ms)",
             ),
-            target_health: registered(&registry, target_health),
+            target_health: registered(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kong_upstream_target_health",
+                        "Health of each upstream target: 1 for its current state",
+                    ),
+                    &["upstream", "target", "address", "state"],
+                )
+                .expect("BUG: static metric definition"),
+            ),
             reloads: counter(
                 &registry,
                 "gateway_config_reloads_total",
@@ -196,21 +206,15 @@ impl Metrics {
                  no_certificate; started minus completed failed or were abandoned",
                 &["result"],
             ),
-            spans_exported: registered(
+            spans_exported: single_counter(
                 &registry,
-                IntCounter::new(
-                    "gateway_tracing_spans_exported_total",
-                    "Spans the opentelemetry plugin sent to its collector",
-                )
-                .expect("BUG: static metric definition"),
+                "gateway_tracing_spans_exported_total",
+                "Spans the opentelemetry plugin sent to its collector",
             ),
-            spans_dropped: registered(
+            spans_dropped: single_counter(
                 &registry,
-                IntCounter::new(
-                    "gateway_tracing_spans_dropped_total",
-                    "Spans the opentelemetry plugin dropped: its queue was full or the collector failed",
-                )
-                .expect("BUG: static metric definition"),
+                "gateway_tracing_spans_dropped_total",
+                "Spans the opentelemetry plugin dropped: its queue was full or the collector failed",
             ),
             in_flight: AtomicU64::new(0),
             total: AtomicU64::new(0),
