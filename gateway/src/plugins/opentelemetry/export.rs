@@ -142,7 +142,7 @@ fn exporter(
 }
 
 /// Sends what `receiver` gets, in batches of at most `max_batch_size`, each sent when full or
-/// `flush_delay` after its first span.
+/// `flush_delay` after its first span (see [`fill_batch`]).
 async fn export_loop(
     mut receiver: mpsc::Receiver<FinishedSpan>,
     exporter: opentelemetry_otlp::SpanExporter,
@@ -155,13 +155,7 @@ async fn export_loop(
     let mut last_warning: Option<Instant> = None;
     while let Some(first) = receiver.recv().await {
         batch.push(first);
-        let deadline = tokio::time::Instant::now() + settings.flush_delay;
-        while batch.len() < settings.max_batch_size {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(span)) => batch.push(span),
-                Ok(None) | Err(_) => break,
-            }
-        }
+        fill_batch(&mut receiver, &mut batch, &settings).await;
         let spans: Vec<SpanData> = batch
             .drain(..)
             .map(|span| span_data(span, &scope))
@@ -178,6 +172,35 @@ async fn export_loop(
                 }
             }
         }
+    }
+}
+
+/// How often a batch that is neither full nor due looks at the queue again: the loop takes what
+/// queued meanwhile in one go instead of waking for every span (at tens of thousands of requests a
+/// second, a wake per span cost more than the export itself).
+const BATCH_POLL: Duration = Duration::from_millis(5);
+
+/// Adds queued spans to `batch` until it holds `max_batch_size`, `flush_delay` has passed since its
+/// first span, or the queue is closed.
+async fn fill_batch(
+    receiver: &mut mpsc::Receiver<FinishedSpan>,
+    batch: &mut Vec<FinishedSpan>,
+    settings: &ExportSettings,
+) {
+    let deadline = tokio::time::Instant::now() + settings.flush_delay;
+    loop {
+        while batch.len() < settings.max_batch_size {
+            match receiver.try_recv() {
+                Ok(span) => batch.push(span),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return,
+            }
+        }
+        let now = tokio::time::Instant::now();
+        if batch.len() >= settings.max_batch_size || now >= deadline {
+            return;
+        }
+        tokio::time::sleep_until(deadline.min(now + BATCH_POLL)).await;
     }
 }
 
