@@ -105,13 +105,8 @@ impl BlogCache {
             let connection = self.redis.connection().await?;
             call(connection).await
         };
-        let span = if shared::telemetry::exporting() {
-            tracing::info_span!("redis", otel.name = %format_args!("redis {operation}"), otel.kind = "client", db.system = "redis", db.operation = operation)
-        } else {
-            tracing::Span::none()
-        };
         match tokio::time::timeout(CACHE_OP_TIMEOUT, attempt)
-            .instrument(span)
+            .instrument(shared::telemetry::redis_span(operation))
             .await
         {
             Ok(Ok(value)) => {

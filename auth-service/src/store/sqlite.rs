@@ -268,15 +268,14 @@ impl AuthStore for SqliteStore {
     }
 
     async fn find_keystore(&self, client: Id, primary_key: &str) -> StoreResult<Option<Keystore>> {
-        self.find_one(
-sqlx::query(
+        let query = sqlx::query(
             "SELECT id, client, p_key, s_key FROM keystores WHERE client = ? AND p_key = ? AND status = 1",
+        );
+        self.find_one(
+            query.bind(client.to_string()).bind(primary_key),
+            keystore_from_row,
         )
-        .bind(client.to_string())
-        .bind(primary_key),
-keystore_from_row,
-)
-.await
+        .await
     }
 
     async fn find_keystore_pair(
@@ -285,16 +284,17 @@ keystore_from_row,
         primary_key: &str,
         secondary_key: &str,
     ) -> StoreResult<Option<Keystore>> {
-        self.find_one(
-sqlx::query(
+        let query = sqlx::query(
             "SELECT id, client, p_key, s_key FROM keystores WHERE client = ? AND p_key = ? AND s_key = ? AND status = 1",
+        );
+        self.find_one(
+            query
+                .bind(client.to_string())
+                .bind(primary_key)
+                .bind(secondary_key),
+            keystore_from_row,
         )
-        .bind(client.to_string())
-        .bind(primary_key)
-        .bind(secondary_key),
-keystore_from_row,
-)
-.await
+        .await
     }
 
     async fn delete_keystore(&self, id: Id) -> StoreResult<bool> {

@@ -120,3 +120,18 @@ pub fn store_span(system: &'static str, operation: &'static str) -> tracing::Spa
         db.operation = operation,
     )
 }
+
+/// The client span of one Redis call while exporting ([`tracing::Span::none`] otherwise: no span
+/// is built for a cache call when nothing would see it).
+pub fn redis_span(operation: &'static str) -> tracing::Span {
+    if !exporting() {
+        return tracing::Span::none();
+    }
+    tracing::info_span!(
+        "redis",
+        otel.name = %format_args!("redis {operation}"),
+        otel.kind = "client",
+        db.system = "redis",
+        db.operation = operation,
+    )
+}
