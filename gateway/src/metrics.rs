@@ -127,6 +127,18 @@ fn single_counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
     )
 }
 
+/// A registry holding the process's own metrics (CPU, memory, open files) where the OS has them.
+fn registry_with_process_metrics() -> Registry {
+    let registry = Registry::new();
+    #[cfg(target_os = "linux")]
+    if let Err(err) = registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    )) {
+        tracing::warn!(error = %err, "process metrics unavailable");
+    }
+    registry
+}
+
 /// A registered latency histogram per service and route, in Kong's buckets.
 fn latency(registry: &Registry, name: &str, help: &str) -> HistogramVec {
     let histogram = HistogramVec::new(
@@ -139,13 +151,7 @@ fn latency(registry: &Registry, name: &str, help: &str) -> HistogramVec {
 
 impl Metrics {
     fn new() -> Self {
-        let registry = Registry::new();
-        #[cfg(target_os = "linux")]
-        if let Err(err) = registry.register(Box::new(
-            prometheus::process_collector::ProcessCollector::for_self(),
-        )) {
-            tracing::warn!(error = %err, "process metrics unavailable");
-        }
+        let registry = registry_with_process_metrics();
         Self {
             requests: counter(
                 &registry,

@@ -64,11 +64,8 @@ pub async fn decide(
         route,
         response: error.response(request_id),
     };
-    if request.raw_path().len() > MAX_TARGET_BYTES {
-        return answer(None, GatewayError::UriTooLong);
-    }
-    if headers_too_large(request) {
-        return answer(None, GatewayError::HeaderTooLarge);
+    if let Some(error) = oversized(request) {
+        return answer(None, error);
     }
     let raw_path = request.uri.path();
     let path = normalize_path(raw_path);
@@ -221,6 +218,17 @@ fn https_required(
             ));
             response
         }
+    }
+}
+
+/// nginx's answer to a request target or header block over its buffers (414, 400), if due.
+fn oversized(request: &RequestHeader) -> Option<GatewayError> {
+    if request.raw_path().len() > MAX_TARGET_BYTES {
+        Some(GatewayError::UriTooLong)
+    } else if headers_too_large(request) {
+        Some(GatewayError::HeaderTooLarge)
+    } else {
+        None
     }
 }
 

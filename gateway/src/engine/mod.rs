@@ -5,7 +5,8 @@
 //! rules pingora-proxy applied are the engine's own ([`hop_by_hop`], [`tunnel`], [`answer`]).
 //!
 //! Layout, one job per file:
-//! - [`exchange`]: one request from its head to its log line (the flow, in order).
+//! - [`exchange`]: one request from its head to its log line (the flow, in order); its `report`:
+//!   the metrics, access log line and trace a finished request leaves.
 //! - [`decide`]: route, plugins and upstream URI against one config snapshot.
 //! - [`upstream_request`]: the request head an upstream gets.
 //! - [`upstream`]: target choice, connect, send, the answer's head; retries; passive health.

@@ -6,10 +6,7 @@
 //! plugin instance, then `#<n>`; no random numbers on the request path). `tracker` is refused by
 //! validation: it needs nginx's connection serials.
 
-use std::{
-    future::ready,
-    sync::atomic::{AtomicU64, Ordering},
-};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::{HeaderName, HeaderValue};
 use serde::Deserialize;
@@ -106,19 +103,8 @@ impl Plugin for CorrelationId {
         Self::new(config.clone())
     }
 
-    fn access(
-        &self,
-        request: &AccessRequest<'_>,
-        effects: &mut Effects,
-    ) -> impl Future<Output = Flow> + Send {
-        ready(self.access_now(request, effects))
-    }
-}
-
-impl CorrelationId {
     /// The access phase: never answers.
-    /// It never waits.
-    pub fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let given = request
             .header
             .headers

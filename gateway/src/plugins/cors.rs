@@ -8,8 +8,6 @@
 //! each configured origin, exactly, or as a regex anchored at the start (a `$` is appended), against
 //! the origin's host only when the pattern has no `:`.
 
-use std::future::ready;
-
 use http::{HeaderName, HeaderValue, Method, header};
 use regex::Regex;
 use serde::Deserialize;
@@ -136,19 +134,8 @@ impl Plugin for Cors {
         Self::new(config.clone())
     }
 
-    fn access(
-        &self,
-        request: &AccessRequest<'_>,
-        effects: &mut Effects,
-    ) -> impl Future<Output = Flow> + Send {
-        ready(self.access_now(request, effects))
-    }
-}
-
-impl Cors {
     /// The access phase: answers preflights, records the CORS headers of everything else.
-    /// It never waits.
-    pub fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let headers = &request.header.headers;
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         let preflight = request.header.method == Method::OPTIONS

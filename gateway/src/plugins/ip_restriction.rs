@@ -3,7 +3,7 @@
 //! `IP address not allowed: <client ip>`. IPv4 clients seen through an IPv6 socket
 //! (`::ffff:a.b.c.d`) are matched as IPv4.
 
-use std::{future::ready, net::IpAddr};
+use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -95,19 +95,8 @@ impl Plugin for IpRestriction {
         Self::new(config.clone())
     }
 
-    fn access(
-        &self,
-        request: &AccessRequest<'_>,
-        effects: &mut Effects,
-    ) -> impl Future<Output = Flow> + Send {
-        ready(self.access_now(request, effects))
-    }
-}
-
-impl IpRestriction {
     /// The access phase: refuses clients that are denied or not allowed.
-    /// It never waits.
-    pub fn access_now(&self, request: &AccessRequest<'_>, _effects: &mut Effects) -> Flow {
+    fn access_now(&self, request: &AccessRequest<'_>, _effects: &mut Effects) -> Flow {
         let Some(ip) = request.client_ip else {
             return Flow::Respond(responses::plugin_error(
                 self.config.status,

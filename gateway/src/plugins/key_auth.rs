@@ -13,7 +13,7 @@
 //! Credentials are one `HashMap` per snapshot ([`Credentials`]), shared by every key-auth instance:
 //! O(1) per request, rebuilt on reload. Keys never appear in `Debug` output or logs.
 
-use std::{borrow::Cow, collections::HashMap, future::ready, sync::Arc};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use http::{HeaderName, HeaderValue, Method};
 use serde::Deserialize;
@@ -131,19 +131,8 @@ impl Plugin for KeyAuth {
         Self::new(config.clone(), context.credentials.clone())
     }
 
-    fn access(
-        &self,
-        request: &AccessRequest<'_>,
-        effects: &mut Effects,
-    ) -> impl Future<Output = Flow> + Send {
-        ready(self.access_now(request, effects))
-    }
-}
-
-impl KeyAuth {
     /// The access phase: authenticates, falls back to `anonymous`, or answers 401.
-    /// It never waits.
-    pub fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         if !self.run_on_preflight && request.header.method == Method::OPTIONS {
             return Flow::Continue;
         }

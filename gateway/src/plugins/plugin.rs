@@ -1,6 +1,6 @@
 //! The plugin interface: what a plugin is ([`Plugin`]: its config parser, its build and its access
-//! phase), what its access phase sees ([`AccessRequest`]) and what it decides ([`Flow`]), and what
-//! parsing and building may consult ([`ParseContext`], [`BuildContext`]).
+//! phase, waiting or not), what its access phase sees ([`AccessRequest`]) and what it decides
+//! ([`Flow`]), and what parsing and building may consult ([`ParseContext`], [`BuildContext`]).
 
 use std::{collections::HashMap, net::IpAddr, sync::Arc};
 
@@ -35,12 +35,21 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         false
     }
 
-    /// The access phase: records what to change in `effects`, then continues or answers.
+    /// The access phase of a plugin that never waits (most of them): records what to change in
+    /// `effects`, then continues or answers. Continues by default.
+    fn access_now(&self, _request: &AccessRequest<'_>, _effects: &mut Effects) -> Flow {
+        Flow::Continue
+    }
+
+    /// The access phase: [`Plugin::access_now`], unless the plugin waits on something (a
+    /// network call), in which case it writes this one instead.
     fn access(
         &self,
         request: &AccessRequest<'_>,
         effects: &mut Effects,
-    ) -> impl Future<Output = Flow> + Send;
+    ) -> impl Future<Output = Flow> + Send {
+        std::future::ready(self.access_now(request, effects))
+    }
 }
 
 /// What a plugin's config may refer to.

@@ -8,8 +8,6 @@
 //! required"}` to a request that has a body of unknown length (chunked); a request without a body
 //! needs no length.
 
-use std::future::ready;
-
 use http::header;
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -127,19 +125,8 @@ impl Plugin for RequestSizeLimiting {
         Self::new(config.clone())
     }
 
-    fn access(
-        &self,
-        request: &AccessRequest<'_>,
-        effects: &mut Effects,
-    ) -> impl Future<Output = Flow> + Send {
-        ready(self.access_now(request, effects))
-    }
-}
-
-impl RequestSizeLimiting {
     /// The access phase: checks `Content-Length`, or hands the limit to the body filter.
-    /// It never waits.
-    pub fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let headers = &request.header.headers;
         let length = headers
             .get(header::CONTENT_LENGTH)

@@ -9,7 +9,7 @@
 //! so their refusals do not pass through it; every response it sees, proxied or the gateway's
 //! own, gets its rules.
 
-use std::{future::ready, sync::Arc};
+use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
@@ -234,19 +234,8 @@ impl Plugin for ResponseTransformer {
         }
     }
 
-    fn access(
-        &self,
-        request: &AccessRequest<'_>,
-        effects: &mut Effects,
-    ) -> impl Future<Output = Flow> + Send {
-        ready(self.access_now(request, effects))
-    }
-}
-
-impl ResponseTransformer {
     /// The access phase.
-    /// It never waits.
-    pub fn access_now(&self, _request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    fn access_now(&self, _request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         effects.filter_response_headers(self.rules.clone());
         Flow::Continue
     }

@@ -227,63 +227,67 @@ pub fn upstream_path(
     } else {
         sanitize_postfix(req_tail)
     };
-    let base_slash = base.ends_with('/');
-    let base_trimmed = base.strip_suffix('/').unwrap_or(base);
-
     let mut out = String::with_capacity(base.len() + req.len() + 1);
+    let stripped = strip.then_some(rest);
     match handling {
-        PathHandling::V1 => {
-            if strip {
-                if base_slash && rest.starts_with('/') {
-                    out.push_str(base_trimmed);
-                } else {
-                    out.push_str(base);
-                }
-                out.push_str(rest);
-            } else {
-                out.push_str(base);
-                out.push_str(req_tail);
-            }
-        }
-        PathHandling::V0 if base_slash => {
-            if !strip {
-                out.push_str(base);
-                out.push_str(req_tail);
-            } else if rest.is_empty() {
-                if base == "/" {
-                    out.push('/');
-                } else if req.ends_with('/') {
-                    out.push_str(base);
-                } else {
-                    out.push_str(base_trimmed);
-                }
-            } else if rest.starts_with('/') {
-                out.push_str(base_trimmed);
-                out.push_str(rest);
-            } else {
-                out.push_str(base);
-                out.push_str(rest);
-            }
-        }
-        PathHandling::V0 => {
-            out.push_str(base);
-            if !strip {
-                if req != "/" {
-                    out.push_str(req);
-                }
-            } else if rest.is_empty() {
-                if req.len() > 1 && req.ends_with('/') {
-                    out.push('/');
-                }
-            } else {
+        PathHandling::V1 => join_v1(&mut out, base, req_tail, stripped),
+        PathHandling::V0 => join_v0(&mut out, base, req, req_tail, stripped),
+    }
+    out
+}
+
+/// Kong's v1 `path_handling`: the service path, then the remainder (`stripped`, when
+/// `strip_path` applied) or the request path, with one slash between them.
+fn join_v1(out: &mut String, base: &str, req_tail: &str, stripped: Option<&str>) {
+    let Some(rest) = stripped else {
+        out.push_str(base);
+        out.push_str(req_tail);
+        return;
+    };
+    match base.strip_suffix('/') {
+        Some(trimmed) if rest.starts_with('/') => out.push_str(trimmed),
+        _ => out.push_str(base),
+    }
+    out.push_str(rest);
+}
+
+/// Kong's v0 `path_handling` (the default): as v1, but a trailing slash of the service path or
+/// of the request decides the slash when nothing remains, and a service path without a trailing
+/// slash always gets one before a remainder.
+fn join_v0(out: &mut String, base: &str, req: &str, req_tail: &str, stripped: Option<&str>) {
+    let Some(base_trimmed) = base.strip_suffix('/') else {
+        out.push_str(base);
+        match stripped {
+            None if req != "/" => out.push_str(req),
+            None => {}
+            Some("") if req.len() > 1 && req.ends_with('/') => out.push('/'),
+            Some("") => {}
+            Some(rest) => {
                 if !rest.starts_with('/') {
                     out.push('/');
                 }
                 out.push_str(rest);
             }
         }
+        return;
+    };
+    match stripped {
+        None => {
+            out.push_str(base);
+            out.push_str(req_tail);
+        }
+        Some("") if base == "/" => out.push('/'),
+        Some("") if req.ends_with('/') => out.push_str(base),
+        Some("") => out.push_str(base_trimmed),
+        Some(rest) if rest.starts_with('/') => {
+            out.push_str(base_trimmed);
+            out.push_str(rest);
+        }
+        Some(rest) => {
+            out.push_str(base);
+            out.push_str(rest);
+        }
     }
-    out
 }
 
 /// True for bytes Kong's `escape` leaves raw: reserved characters, unreserved characters and `%`.

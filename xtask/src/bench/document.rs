@@ -85,9 +85,9 @@ fn setup_section(options: &BenchOptions, tools: &Tools) -> String {
     doc.push_str(&format!(
         "- settings: {} worker(s) for every proxy (nginx `worker_processes`, HAProxy `nbthread`, \
          Envoy `--concurrency`, Traefik and Caddy `GOMAXPROCS`, gateway `_gateway.threads`, the \
-         Pingora baselines' threads); {} round(s), each target {:.0} s per \
-         round with `oha -z {:.0}s -c {} -w` (HTTP/1.1 keepalive), targets in turn, the order rotated \
-         each round; {} s warm-up per target first.\n",
+         Pingora baselines' threads); {} round(s), each target {:.0} s per round with \
+         `oha -z {:.0}s -c {} -w` (HTTP/1.1 keepalive), targets in turn, each round starting \
+         `targets / rounds` places further into the list; {} s warm-up per target first.\n",
         options.workers,
         options.rounds,
         options.duration.as_secs_f64(),

@@ -1,5 +1,5 @@
-//! Measuring the targets: each answers first, then gets a warm-up, then one run per round (the
-//! order rotated each round) with the usage of its process sampled; the rows of the table.
+//! Measuring the targets: each answers first, then gets a warm-up, then one run per round (each
+//! round starting further into the list) with the usage of its process sampled; the rows of the table.
 
 use std::{path::Path, sync::atomic::AtomicBool, time::Duration};
 
@@ -100,9 +100,7 @@ impl Bench<'_> {
                 options.duration,
                 options.connections
             );
-            // Rotate the order each round so that no target always runs first or last.
-            for step in 0..targets.len() {
-                let index = (step + round) % targets.len();
+            for index in round_order(round, options.rounds, targets.len()) {
                 self.measure(round, &targets[index], &mut rows[index], ticks, children)?;
             }
         }
@@ -190,5 +188,43 @@ impl Bench<'_> {
                 tick,
             ),
         }
+    }
+}
+
+/// The order of `targets` targets in `round` (from 0) of `rounds`: each round starts
+/// `targets / rounds` places further in, so that a target's runs are spread over the round (first
+/// third, middle, last third) instead of bunched at one place in it, and a drift over a round (the
+/// machine warming, memory filling) does not always fall on the same targets.
+fn round_order(round: usize, rounds: usize, targets: usize) -> Vec<usize> {
+    let offset = round * targets / rounds.max(1);
+    (0..targets).map(|step| (step + offset) % targets).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_order;
+
+    #[test]
+    fn every_round_runs_every_target_once() {
+        for round in 0..4 {
+            let mut order = round_order(round, 4, 10);
+            order.sort_unstable();
+            assert_eq!(order, (0..10).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_target_runs_once_in_each_part_of_the_rounds() {
+        let rounds: Vec<Vec<usize>> = (0..3).map(|round| round_order(round, 3, 12)).collect();
+        for target in 0..12 {
+            let mut thirds: Vec<usize> = rounds
+                .iter()
+                .map(|order| order.iter().position(|t| *t == target).unwrap() / 4)
+                .collect();
+            thirds.sort_unstable();
+            assert_eq!(thirds, [0, 1, 2], "target {target}");
+        }
+        assert_eq!(round_order(0, 1, 3), vec![0, 1, 2]);
+        assert!(round_order(0, 3, 0).is_empty());
     }
 }

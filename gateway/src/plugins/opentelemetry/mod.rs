@@ -19,7 +19,7 @@
 mod export;
 mod propagation;
 
-use std::{collections::BTreeMap, future::ready, sync::Arc, time::Duration, time::SystemTime};
+use std::{collections::BTreeMap, sync::Arc, time::Duration, time::SystemTime};
 
 use http::{HeaderName, HeaderValue};
 use serde::Deserialize;
@@ -280,19 +280,8 @@ impl Plugin for OpenTelemetry {
         previous.config == *config && previous.sink.exports_as(&config.export)
     }
 
-    fn access(
-        &self,
-        request: &AccessRequest<'_>,
-        effects: &mut Effects,
-    ) -> impl Future<Output = Flow> + Send {
-        ready(self.access_now(request, effects))
-    }
-}
-
-impl OpenTelemetry {
-    /// The access phase: starts the request's trace and sends its context upstream. It never
-    /// waits.
-    pub fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+    /// The access phase: starts the request's trace and sends its context upstream.
+    fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
         let incoming = match self.config.header_type {
             HeaderType::Ignore => None,
             _ => propagation::extract(&request.header.headers),

@@ -50,7 +50,7 @@ struct RawRateLimitingConfig {
 }
 
 /// `config.redis` of `rate-limiting` (Kong 3.x's shared Redis block).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRedisConfig {
     host: Option<String>,
@@ -339,20 +339,7 @@ impl Validator {
     /// both forms; a file exported by Kong 3.x may carry both with equal values).
     fn redis_settings(&mut self, raw: &RawRateLimitingConfig, path: &str) -> Option<RedisSettings> {
         let errors_before = self.errors.len();
-        let empty = RawRedisConfig {
-            host: None,
-            port: None,
-            username: None,
-            password: None,
-            database: None,
-            timeout: None,
-            connect_timeout: None,
-            send_timeout: None,
-            read_timeout: None,
-            ssl: None,
-            _ssl_verify: None,
-            _server_name: None,
-        };
+        let empty = RawRedisConfig::default();
         let nested = raw.redis.as_ref().unwrap_or(&empty);
         let host = self.merge(path, "host", raw.redis_host.clone(), nested.host.clone());
         let port = self.merge(path, "port", raw.redis_port, nested.port);
