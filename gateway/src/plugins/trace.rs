@@ -3,7 +3,14 @@
 //! make on the way ([`ChildSpan`]: the API-key check), and where finished spans go
 //! ([`SpanSink`], the plugin's exporter). Requests on routes without the plugin carry none.
 
-use std::{sync::Arc, time::SystemTime};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::SystemTime,
+};
+
+use http::HeaderValue;
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 
 /// A trace's id: 16 bytes, never all zeros.
 pub type TraceId = [u8; 16];
@@ -19,6 +26,10 @@ pub enum AttributeValue {
     Int(i64),
     /// A number.
     Float(f64),
+    /// An IP address, written as text when exported (off the request path).
+    Ip(IpAddr),
+    /// An address with its port, written as text when exported.
+    SocketAddress(SocketAddr),
 }
 
 /// Whether a span serves a request or makes one.
@@ -98,20 +109,20 @@ pub struct RequestTrace {
 }
 
 impl RequestTrace {
-    /// A new span id.
+    /// A new span id (the OpenTelemetry SDK's generator: a fast per-thread random source).
     pub fn new_span_id() -> SpanId {
         loop {
-            let id: SpanId = rand::random();
+            let id = RandomIdGenerator::default().new_span_id().to_bytes();
             if id != [0; 8] {
                 return id;
             }
         }
     }
 
-    /// A new trace id.
+    /// A new trace id (as [`RequestTrace::new_span_id`]).
     pub fn new_trace_id() -> TraceId {
         loop {
-            let id: TraceId = rand::random();
+            let id = RandomIdGenerator::default().new_trace_id().to_bytes();
             if id != [0; 16] {
                 return id;
             }
@@ -120,12 +131,7 @@ impl RequestTrace {
 
     /// The `traceparent` that makes a callee's spans children of `span_id`.
     pub fn traceparent(&self, span_id: &SpanId) -> String {
-        format!(
-            "00-{}-{}-{}",
-            hex(&self.trace_id),
-            hex(span_id),
-            if self.sampled { "01" } else { "00" }
-        )
+        traceparent(&self.trace_id, span_id, self.sampled)
     }
 
     /// The trace id as 32 lowercase hex characters (logs, response header).
@@ -134,13 +140,51 @@ impl RequestTrace {
     }
 }
 
+/// W3C's `traceparent` value: version 00, the trace, the span, the sampled flag.
+fn traceparent(trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> String {
+    let mut text = String::with_capacity(55);
+    text.push_str("00-");
+    push_hex(&mut text, trace_id);
+    text.push('-');
+    push_hex(&mut text, span_id);
+    text.push_str(if sampled { "-01" } else { "-00" });
+    text
+}
+
+/// [`traceparent`] as a header value, written straight into its bytes (it goes on every request
+/// of a traced route).
+pub fn traceparent_header(trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> HeaderValue {
+    let mut value = [0u8; 55];
+    value[..3].copy_from_slice(b"00-");
+    write_hex(&mut value[3..35], trace_id);
+    value[35] = b'-';
+    write_hex(&mut value[36..52], span_id);
+    value[52..].copy_from_slice(if sampled { b"-01" } else { b"-00" });
+    HeaderValue::from_bytes(&value).expect("BUG: hex digits and dashes make a header value")
+}
+
+/// Hex digits, lowercase.
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes the lowercase hex of `bytes` into `out` (two bytes of `out` each).
+fn write_hex(out: &mut [u8], bytes: &[u8]) {
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
+}
+
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut out, bytes);
+    out
+}
+
+/// Appends the lowercase hex of `bytes` to `out`.
+fn push_hex(out: &mut String, bytes: &[u8]) {
     for byte in bytes {
         out.push(char::from(DIGITS[usize::from(byte >> 4)]));
         out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
     }
-    out
 }

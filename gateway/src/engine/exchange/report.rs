@@ -13,7 +13,7 @@ use crate::{
     engine::{Engine, ms_f64},
     metrics::{Observation, Source, metrics},
     plugins::trace::{
-        AttributeValue::{Float, Int, Text},
+        AttributeValue::{Float, Int, Ip, SocketAddress, Text},
         FinishedSpan, RequestTrace, SpanKind,
     },
 };
@@ -46,7 +46,7 @@ impl Exchange<'_> {
             attributes.push(("http.host", Text(host.to_owned())));
         }
         if let Some(ip) = self.client_ip {
-            attributes.push(("net.peer.ip", Text(ip.to_string())));
+            attributes.push(("net.peer.ip", Ip(ip)));
         }
         if let Some(route) = self.route {
             attributes.push(("kong.route.name", Text(runtime.route(route).name.clone())));
@@ -56,7 +56,7 @@ impl Exchange<'_> {
             attributes.push(("kong.service.name", Text(name)));
         }
         if let Some(target) = self.tries.active.as_ref() {
-            attributes.push(("kong.upstream.addr", Text(target.state().addr.to_string())));
+            attributes.push(("kong.upstream.addr", SocketAddress(target.state().addr)));
         }
         if let (Some(started), Some(answered)) = (self.upstream_started, self.upstream_answered) {
             let upstream = ms_f64(answered.saturating_duration_since(started));

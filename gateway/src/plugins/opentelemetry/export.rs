@@ -1,8 +1,8 @@
 //! The `opentelemetry` plugin's exporter ([`OtlpSink`]): finished spans wait in a bounded queue,
-//! and a background task sends them in batches to the collector over OTLP/HTTP (protobuf) with
+//! and a thread of its own sends them in batches to the collector over OTLP/HTTP (protobuf) with
 //! `opentelemetry-otlp`'s exporter. Nothing here runs on the request path but the queue push: a
 //! full queue drops the spans and counts them (`gateway_tracing_spans_dropped_total`), and so
-//! does a failed export; a slow or dead collector never holds a request. The task starts with
+//! does a failed export; a slow or dead collector never holds a request. The thread starts with
 //! the first span and ends once the instance is replaced (its queue closes) and drained.
 
 use std::{
@@ -84,20 +84,19 @@ impl OtlpSink {
         self.settings == *settings
     }
 
+    /// Starts the export thread, once.
     fn start(&self) {
         self.started.get_or_init(|| {
             let waiting = self.waiting.lock().ok().and_then(|mut waiting| waiting.take());
-            let (Some(receiver), Ok(runtime)) = (waiting, tokio::runtime::Handle::try_current())
-            else {
+            let Some(receiver) = waiting else {
                 return;
             };
-            match exporter(&self.settings) {
-                Ok(exporter) => {
-                    runtime.spawn(export_loop(receiver, exporter, self.settings.clone()));
-                }
-                Err(err) => {
-                    tracing::error!(endpoint = %self.settings.endpoint, error.message = %err, "opentelemetry: cannot build the exporter; spans are dropped");
-                }
+            let settings = self.settings.clone();
+            let spawned = std::thread::Builder::new()
+                .name("otel-export".into())
+                .spawn(move || export_thread(receiver, settings));
+            if let Err(err) = spawned {
+                tracing::error!(error.message = %err, "opentelemetry: cannot start the export thread; spans are dropped");
             }
         });
     }
@@ -139,6 +138,31 @@ fn exporter(
         .build();
     exporter.set_resource(&resource);
     Ok(exporter)
+}
+
+/// The export thread's body: a runtime of its own for the exporter's HTTP client, so that
+/// turning spans into protobuf and sending them never takes a worker's time from requests (the
+/// OpenTelemetry SDK's batch processor has a thread of its own too). Returns once the queue is
+/// closed (the instance was replaced) and drained.
+fn export_thread(receiver: mpsc::Receiver<FinishedSpan>, settings: ExportSettings) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!(error.message = %err, "opentelemetry: cannot start the export runtime; spans are dropped");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        match exporter(&settings) {
+            Ok(exporter) => export_loop(receiver, exporter, settings).await,
+            Err(err) => {
+                tracing::error!(endpoint = %settings.endpoint, error.message = %err, "opentelemetry: cannot build the exporter; spans are dropped");
+            }
+        }
+    });
 }
 
 /// Sends what `receiver` gets, in batches of at most `max_batch_size`, each sent when full or
@@ -250,5 +274,7 @@ fn attribute(value: AttributeValue) -> Value {
         AttributeValue::Text(text) => Value::from(text),
         AttributeValue::Int(number) => Value::from(number),
         AttributeValue::Float(number) => Value::from(number),
+        AttributeValue::Ip(ip) => Value::from(ip.to_string()),
+        AttributeValue::SocketAddress(address) => Value::from(address.to_string()),
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! The access phase reads the client's trace context ([`propagation`]: W3C, B3, B3 single,
 //! Jaeger; none with `header_type: ignore`), decides sampling (the client's decision when it sent
-//! one, else `sampling_rate`, Kong's default 0.01), makes the gateway's span id and sends the
-//! context upstream in the `header_type` format (`preserve`: the client's format, W3C when it
-//! sent none), replacing any other format's headers. The engine ends the span when the request
+//! one, else `sampling_rate` of trace ids by the OpenTelemetry SDK's ratio sampler; Kong's
+//! default 0.01), makes the gateway's span id and sends the context upstream in the `header_type`
+//! format (`preserve`: the client's format, W3C when it sent none), replacing any other format's
+//! headers. The engine ends the span when the request
 //! is done (route, service, target, status, tries, upstream and gateway latency; a retry of
 //! another target is an event) and hands it to the exporter ([`export`]) with the spans of calls
 //! the plugins made meanwhile (the API-key check). It runs first: Kong starts its request span
@@ -22,6 +23,8 @@ mod propagation;
 use std::{collections::BTreeMap, sync::Arc, time::Duration, time::SystemTime};
 
 use http::{HeaderName, HeaderValue};
+use opentelemetry::trace::{SpanKind as OtelSpanKind, TraceId as OtelTraceId};
+use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -32,7 +35,7 @@ use self::{
 use super::{
     effects::Effects,
     plugin::{AccessRequest, BuildContext, Flow, ParseContext, Plugin},
-    trace::RequestTrace,
+    trace::{RequestTrace, TraceId},
 };
 use crate::{address::parse_url, validator::Validator};
 
@@ -250,6 +253,9 @@ impl Validator {
 #[derive(Debug)]
 pub struct OpenTelemetry {
     config: OpenTelemetryConfig,
+    /// `sampling_rate` as the OpenTelemetry SDK's trace-id ratio sampler: the same trace id gets
+    /// the same decision here and in services sampling at the same ratio.
+    sampler: Sampler,
     response_header: Option<HeaderName>,
     sink: Arc<OtlpSink>,
 }
@@ -271,6 +277,7 @@ impl Plugin for OpenTelemetry {
             response_header: (config.response_header.as_deref())
                 .and_then(|name| HeaderName::from_bytes(name.as_bytes()).ok()),
             sink: Arc::new(OtlpSink::new(config.export.clone())),
+            sampler: Sampler::TraceIdRatioBased(config.sampling_rate),
             config: config.clone(),
         }
     }
@@ -282,16 +289,19 @@ impl Plugin for OpenTelemetry {
 
     /// The access phase: starts the request's trace and sends its context upstream.
     fn access_now(&self, request: &AccessRequest<'_>, effects: &mut Effects) -> Flow {
+        let carried = propagation::carries_context(&request.header.headers);
         let incoming = match self.config.header_type {
             HeaderType::Ignore => None,
+            _ if !carried => None,
             _ => propagation::extract(&request.header.headers),
         };
+        let trace_id =
+            incoming.map_or_else(RequestTrace::new_trace_id, |incoming| incoming.trace_id);
         let sampled = incoming
             .and_then(|incoming| incoming.sampled)
-            .unwrap_or_else(|| rand::random::<f64>() < self.config.sampling_rate);
+            .unwrap_or_else(|| self.samples(&trace_id));
         let trace = RequestTrace {
-            trace_id: incoming
-                .map_or_else(RequestTrace::new_trace_id, |incoming| incoming.trace_id),
+            trace_id,
             span_id: RequestTrace::new_span_id(),
             parent_span_id: incoming.map(|incoming| incoming.parent_span_id),
             sampled,
@@ -304,8 +314,11 @@ impl Plugin for OpenTelemetry {
             HeaderType::Preserve => incoming.map_or(Format::W3c, |incoming| incoming.format),
             HeaderType::Ignore => Format::W3c,
         };
-        for name in propagation::ALL_HEADERS {
-            effects.remove_upstream_header(name);
+        // The client's context headers of other formats would contradict the one sent on.
+        if carried {
+            for name in propagation::ALL_HEADERS {
+                effects.remove_upstream_header(name);
+            }
         }
         for (name, value) in propagation::inject(
             format,
@@ -323,6 +336,21 @@ impl Plugin for OpenTelemetry {
         }
         effects.trace = Some(trace);
         Flow::Continue
+    }
+}
+
+impl OpenTelemetry {
+    /// Whether a trace the client did not decide on is sampled.
+    fn samples(&self, trace_id: &TraceId) -> bool {
+        let decision = self.sampler.should_sample(
+            None,
+            OtelTraceId::from_bytes(*trace_id),
+            "kong",
+            &OtelSpanKind::Server,
+            &[],
+            &[],
+        );
+        decision.decision == SamplingDecision::RecordAndSample
     }
 }
 

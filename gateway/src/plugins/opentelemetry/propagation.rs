@@ -5,7 +5,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::plugins::trace::{SpanId, TraceId, hex};
+use crate::plugins::trace::{SpanId, TraceId, hex, traceparent_header};
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const B3: HeaderName = HeaderName::from_static("b3");
@@ -193,14 +193,12 @@ pub fn inject(
     parent: Option<&SpanId>,
     sampled: bool,
 ) -> Vec<(HeaderName, HeaderValue)> {
-    let (trace, span) = (hex(trace_id), hex(span_id));
     let value = |text: String| HeaderValue::from_str(&text).expect("BUG: hex is a header value");
+    let ids = || (hex(trace_id), hex(span_id));
     match format {
-        Format::W3c => {
-            let flags = if sampled { "01" } else { "00" };
-            vec![(TRACEPARENT, value(format!("00-{trace}-{span}-{flags}")))]
-        }
+        Format::W3c => vec![(TRACEPARENT, traceparent_header(trace_id, span_id, sampled))],
         Format::B3 => {
+            let (trace, span) = ids();
             let mut headers = vec![
                 (B3_TRACE_ID, value(trace)),
                 (B3_SPAN_ID, value(span)),
@@ -215,6 +213,7 @@ pub fn inject(
             headers
         }
         Format::B3Single => {
+            let (trace, span) = ids();
             let sampled = if sampled { "1" } else { "0" };
             let parent = parent
                 .map(|parent| format!("-{}", hex(parent)))
@@ -222,6 +221,7 @@ pub fn inject(
             vec![(B3, value(format!("{trace}-{span}-{sampled}{parent}")))]
         }
         Format::Jaeger => {
+            let (trace, span) = ids();
             let parent = parent.map_or_else(|| "0".to_owned(), |parent| hex(parent));
             let flags = if sampled { "1" } else { "0" };
             vec![(
@@ -230,6 +230,12 @@ pub fn inject(
             )]
         }
     }
+}
+
+/// Whether `headers` hold a header of any context format (one pass over the names, cheaper than a
+/// look-up of each format's headers on a request that has none, the common case).
+pub fn carries_context(headers: &HeaderMap) -> bool {
+    headers.keys().any(|name| ALL_HEADERS.contains(name))
 }
 
 /// The headers of every format, which a gateway that writes one format removes so the upstream
@@ -263,6 +269,19 @@ mod tests {
 
     const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     const SPAN: &str = "00f067aa0ba902b7";
+
+    #[test]
+    fn a_header_of_any_format_counts_as_a_context() {
+        assert!(!carries_context(&headers(&[
+            ("host", "a"),
+            ("accept", "*/*")
+        ])));
+        for name in ALL_HEADERS {
+            let mut with = headers(&[("host", "a")]);
+            with.insert(name.clone(), HeaderValue::from_static("x"));
+            assert!(carries_context(&with), "{name}");
+        }
+    }
 
     #[test]
     fn w3c_b3_b3_single_and_jaeger_contexts_are_read() {
