@@ -142,25 +142,25 @@ impl RequestTrace {
 
 /// W3C's `traceparent` value: version 00, the trace, the span, the sampled flag.
 fn traceparent(trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> String {
-    let mut text = String::with_capacity(55);
-    text.push_str("00-");
-    push_hex(&mut text, trace_id);
-    text.push('-');
-    push_hex(&mut text, span_id);
-    text.push_str(if sampled { "-01" } else { "-00" });
-    text
+    ascii_text(&traceparent_bytes(trace_id, span_id, sampled))
 }
 
 /// [`traceparent`] as a header value, written straight into its bytes (it goes on every request
 /// of a traced route).
 pub fn traceparent_header(trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> HeaderValue {
+    HeaderValue::from_bytes(&traceparent_bytes(trace_id, span_id, sampled))
+        .expect("BUG: hex digits and dashes make a header value")
+}
+
+/// The 55 bytes of a `traceparent` value.
+fn traceparent_bytes(trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> [u8; 55] {
     let mut value = [0u8; 55];
     value[..3].copy_from_slice(b"00-");
     write_hex(&mut value[3..35], trace_id);
     value[35] = b'-';
     write_hex(&mut value[36..52], span_id);
     value[52..].copy_from_slice(if sampled { b"-01" } else { b"-00" });
-    HeaderValue::from_bytes(&value).expect("BUG: hex digits and dashes make a header value")
+    value
 }
 
 /// Hex digits, lowercase.
@@ -176,15 +176,12 @@ fn write_hex(out: &mut [u8], bytes: &[u8]) {
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    push_hex(&mut out, bytes);
-    out
+    let mut digits = vec![0u8; bytes.len() * 2];
+    write_hex(&mut digits, bytes);
+    ascii_text(&digits)
 }
 
-/// Appends the lowercase hex of `bytes` to `out`.
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
+/// ASCII bytes as text.
+fn ascii_text(bytes: &[u8]) -> String {
+    bytes.iter().copied().map(char::from).collect()
 }
