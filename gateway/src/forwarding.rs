@@ -12,11 +12,7 @@
 //! (`Title-Case` for standard names, lowercase for the others), as HTTP allows: field names are
 //! case-insensitive (RFC 9110, section 5.1).
 
-use std::{
-    collections::HashMap,
-    net::IpAddr,
-    sync::{LazyLock, Mutex},
-};
+use std::{cell::RefCell, net::IpAddr, sync::LazyLock};
 
 use http::{HeaderMap, HeaderName, HeaderValue, header, request, response};
 use pingora::{
@@ -137,9 +133,25 @@ pub fn edit_response(
     Ok(())
 }
 
-/// `ip` as a header value. IPv4 is written by hand: `Display` for `Ipv4Addr` costs more than
-/// every other header of the request together.
+/// `ip` as a header value. A thread reuses the value it made last when the next request comes
+/// from the same address (a kept-alive client's requests do), else writes it anew.
 pub fn ip_value(ip: IpAddr) -> HeaderValue {
+    thread_local! {
+        static LAST: RefCell<Option<(IpAddr, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((last_ip, value)) if *last_ip == ip => value.clone(),
+        _ => {
+            let value = write_ip(ip);
+            *last = Some((ip, value.clone()));
+            value
+        }
+    })
+}
+
+/// `ip` written as a header value. IPv4 is written by hand: `Display` for `Ipv4Addr` costs more
+/// than every other header of the request together.
+fn write_ip(ip: IpAddr) -> HeaderValue {
     let text = match ip {
         IpAddr::V4(v4) => {
             let mut text = Vec::with_capacity(15);
@@ -252,22 +264,30 @@ const MADE_NUMBERS: u64 = 1000;
 pub fn number_value(number: u64) -> HeaderValue {
     static SMALL: LazyLock<Vec<HeaderValue>> =
         LazyLock::new(|| (0..MADE_NUMBERS).map(HeaderValue::from).collect());
-    static PORTS: LazyLock<Mutex<HashMap<u64, HeaderValue>>> = LazyLock::new(Default::default);
+    thread_local! {
+        /// The listeners' ports: a handful of values, each made once per thread.
+        static PORTS: RefCell<Vec<(u64, HeaderValue)>> = const { RefCell::new(Vec::new()) };
+    }
     if number < MADE_NUMBERS {
         return SMALL[usize::try_from(number).expect("BUG: below 1000 fits usize")].clone();
     }
-    if number <= u64::from(u16::MAX) {
-        // The listeners' ports: a handful of values, each made once.
-        let mut ports = PORTS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        return ports
-            .entry(number)
-            .or_insert_with(|| HeaderValue::from(number))
-            .clone();
+    if number > u64::from(u16::MAX) {
+        return HeaderValue::from(number);
     }
-    HeaderValue::from(number)
+    PORTS.with_borrow_mut(|ports| {
+        if let Some((_, value)) = ports.iter().find(|(port, _)| *port == number) {
+            return value.clone();
+        }
+        let value = HeaderValue::from(number);
+        if ports.len() < MADE_PORTS {
+            ports.push((number, value.clone()));
+        }
+        value
+    })
 }
+
+/// How many ports a thread keeps made (the gateway listens on two or three).
+const MADE_PORTS: usize = 8;
 
 /// The host part of a `Host` header (without the port), as a header value.
 pub fn host_without_port(host: &HeaderValue) -> Option<HeaderValue> {
@@ -353,6 +373,17 @@ mod tests {
             assert_eq!(ip_value(ip.parse().unwrap()), ip);
         }
         assert_eq!(ip_value("::1".parse().unwrap()), "::1");
+        // The value a thread made last is reused only for the same address.
+        for ip in [
+            "10.0.0.2",
+            "10.0.0.2",
+            "127.0.0.1",
+            "10.0.0.2",
+            "::1",
+            "::1",
+        ] {
+            assert_eq!(ip_value(ip.parse().unwrap()), ip);
+        }
     }
 
     #[test]
@@ -434,6 +465,10 @@ mod tests {
             assert_eq!(number_value(number), number.to_string().as_str());
         }
         assert_eq!(number_value(8000), number_value(8000));
+        // More ports than a thread keeps: each still right, made on demand.
+        for port in (1000..1000 + 3 * MADE_PORTS as u64).chain([1000, 8000]) {
+            assert_eq!(number_value(port), port.to_string().as_str());
+        }
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! the per-request id (`X-Kong-Request-Id`, 32 hex characters), and [`LocalResponse`], the shape of
 //! every answer the gateway writes itself (its errors and the plugins' exits).
 
+use std::cell::RefCell;
+
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
+use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 /// `Content-Type` of every gateway-generated body.
 pub const JSON: &str = "application/json; charset=utf-8";
@@ -19,10 +22,14 @@ pub const REQUEST_ID_HEADER: &str = "x-kong-request-id";
 pub struct RequestId([u8; 32]);
 
 impl RequestId {
-    /// A fresh random id.
+    /// A fresh random id, from a fast per-thread generator seeded by the OS (an id names a
+    /// request in logs and traces; it is no secret, so it needs no cryptographic generator).
     pub fn generate() -> Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let value: u128 = rand::random();
+        thread_local! {
+            static IDS: RefCell<SmallRng> = RefCell::new(SmallRng::from_os_rng());
+        }
+        let value: u128 = IDS.with(|ids| ids.borrow_mut().random());
         let mut out = [0u8; 32];
         for (i, byte) in out.iter_mut().enumerate() {
             let nibble = (value >> (124 - 4 * i)) & 0xf;

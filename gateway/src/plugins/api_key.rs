@@ -13,13 +13,16 @@
 //! 401 without calling auth (no issued key is that long).
 
 use std::{
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant, SystemTime},
 };
 
 use bytes::Bytes;
-use moka::{Expiry, future::Cache};
 use pingora::http::RequestHeader;
+use quick_cache::{Weighter, sync::Cache};
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -129,7 +132,7 @@ impl Plugin for ApiKeyAuth {
 }
 
 /// The API-key header.
-const API_KEY_HEADER: &str = "x-api-key";
+const API_KEY_HEADER: http::HeaderName = http::HeaderName::from_static("x-api-key");
 /// Most bytes of keys and verdict bodies the cache keeps (weighed by [`verdict_weight`]).
 const MAX_CACHED_BYTES: u64 = 32 * 1024 * 1024;
 /// The longest key sent to auth; a longer one is refused at the edge.
@@ -155,24 +158,32 @@ struct Verdict {
 #[error("{0}")]
 struct VerificationFailed(String);
 
-/// Positive verdicts live `cache_ttl`, negative ones `negative_cache_ttl`.
-struct VerdictExpiry {
-    positive: Duration,
-    negative: Duration,
+/// What one verification call ended with, and until when it answers for its key: a 200
+/// `cache_ttl`, another verdict `negative_cache_ttl`, a failure only the checks that waited for
+/// that call (it expires as it is stored, so the next check calls auth again).
+#[derive(Debug, Clone)]
+struct Outcome {
+    verdict: Result<Verdict, Arc<VerificationFailed>>,
+    expires: Instant,
 }
 
-impl Expiry<String, Verdict> for VerdictExpiry {
-    fn expire_after_create(
-        &self,
-        _key: &String,
-        verdict: &Verdict,
-        _now: Instant,
-    ) -> Option<Duration> {
-        Some(if verdict.status == 200 {
-            self.positive
-        } else {
-            self.negative
-        })
+impl Outcome {
+    fn is_fresh(&self, now: Instant) -> bool {
+        now < self.expires
+    }
+}
+
+/// Weighs a cached outcome by the bytes it holds (see [`verdict_weight`]).
+#[derive(Debug, Clone, Copy)]
+struct OutcomeWeighter;
+
+impl Weighter<String, Outcome> for OutcomeWeighter {
+    fn weight(&self, key: &String, outcome: &Outcome) -> u64 {
+        let body = outcome
+            .verdict
+            .as_ref()
+            .map_or(0, |verdict| verdict.body.len());
+        u64::from(verdict_weight(key, body))
     }
 }
 
@@ -180,7 +191,7 @@ impl Expiry<String, Verdict> for VerdictExpiry {
 pub struct ApiKeyAuth {
     config: ApiKeyAuthConfig,
     client: reqwest::Client,
-    verdicts: Cache<String, Verdict>,
+    verdicts: Cache<String, Outcome, OutcomeWeighter>,
     next_url: AtomicUsize,
 }
 
@@ -193,9 +204,12 @@ impl std::fmt::Debug for ApiKeyAuth {
 }
 
 /// The bytes one cached verdict holds: its key, auth's body and a fixed overhead.
-fn verdict_weight(key: &str, verdict: &Verdict) -> u32 {
-    u32::try_from(key.len() + verdict.body.len() + ENTRY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
+fn verdict_weight(key: &str, body_len: usize) -> u32 {
+    u32::try_from(key.len() + body_len + ENTRY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
 }
+
+/// How many verdicts the cache is sized for at first (it grows up to its byte budget).
+const EXPECTED_KEYS: usize = 4096;
 
 impl ApiKeyAuth {
     /// A plugin instance with an empty cache.
@@ -216,14 +230,7 @@ impl ApiKeyAuth {
                 tracing::error!(error.message = %err, "cannot build the verification client with its settings; using defaults");
                 reqwest::Client::new()
             });
-        let verdicts = Cache::builder()
-            .max_capacity(cache_bytes)
-            .weigher(|key: &String, verdict: &Verdict| verdict_weight(key, verdict))
-            .expire_after(VerdictExpiry {
-                positive: config.cache_ttl,
-                negative: config.negative_cache_ttl,
-            })
-            .build();
+        let verdicts = Cache::with_weighter(EXPECTED_KEYS, cache_bytes, OutcomeWeighter);
         Self {
             config,
             client,
@@ -248,7 +255,7 @@ impl ApiKeyAuth {
         }
         let key = match request
             .headers
-            .get(API_KEY_HEADER)
+            .get(&API_KEY_HEADER)
             .and_then(|value| value.to_str().ok())
         {
             Some(key) if key.len() > MAX_KEY_BYTES => {
@@ -265,22 +272,24 @@ impl ApiKeyAuth {
                 ));
             }
         };
-        let cached = self.verdicts.get(key).await;
+        let now = Instant::now();
+        let cached = (self.verdicts.get(key)).filter(|outcome| outcome.is_fresh(now));
         crate::metrics::metrics().key_cache(cached.is_some());
         let verdict = match cached {
-            Some(verdict) => verdict,
+            Some(outcome) => outcome.verdict,
             // Boxed: the verification call's future (an HTTP client's) is large, and an unboxed
             // one would make every request's future, cached or not, that much larger to move.
-            None => match Box::pin(self.traced_verify(key, trace)).await {
-                Ok(verdict) => verdict,
-                Err(err) => {
-                    tracing::warn!(error.message = %err, "API key verification failed");
-                    return Flow::Respond(responses::plugin_error(
-                        503,
-                        "API key verification is unavailable",
-                    ));
-                }
-            },
+            None => Box::pin(self.traced_verify(key, trace)).await,
+        };
+        let verdict = match verdict {
+            Ok(verdict) => verdict,
+            Err(err) => {
+                tracing::warn!(error.message = %err, "API key verification failed");
+                return Flow::Respond(responses::plugin_error(
+                    503,
+                    "API key verification is unavailable",
+                ));
+            }
         };
         if verdict.status == 200 {
             Flow::Continue
@@ -296,7 +305,7 @@ impl ApiKeyAuth {
         &self,
         key: &str,
         trace: Option<&mut RequestTrace>,
-    ) -> Result<Verdict, std::sync::Arc<VerificationFailed>> {
+    ) -> Result<Verdict, Arc<VerificationFailed>> {
         let Some(trace) = trace else {
             return self.verify_once(key, None).await;
         };
@@ -318,16 +327,36 @@ impl ApiKeyAuth {
     }
 
     /// The verdict on `key` from auth; concurrent checks of one key share one call (which
-    /// carries the first caller's `traceparent`).
+    /// carries the first caller's `traceparent`) and what it ended with, a failure included.
     async fn verify_once(
         &self,
         key: &str,
         traceparent: Option<String>,
-    ) -> Result<Verdict, std::sync::Arc<VerificationFailed>> {
-        let owned = key.to_owned();
+    ) -> Result<Verdict, Arc<VerificationFailed>> {
+        // An expired outcome goes first, so the look-up below either finds a call under way (or
+        // one that ended since) or is the one to make it.
         self.verdicts
-            .try_get_with(owned.clone(), self.verify(owned, traceparent))
+            .remove_if(key, |outcome| !outcome.is_fresh(Instant::now()));
+        let call = match self.verdicts.get_value_or_guard_async(key).await {
+            Ok(outcome) => return outcome.verdict,
+            Err(call) => call,
+        };
+        let verdict = self
+            .verify(key.to_owned(), traceparent)
             .await
+            .map_err(Arc::new);
+        let lifetime = match &verdict {
+            Ok(verdict) if verdict.status == 200 => self.config.cache_ttl,
+            Ok(_) => self.config.negative_cache_ttl,
+            Err(_) => Duration::ZERO,
+        };
+        let outcome = Outcome {
+            verdict,
+            expires: Instant::now() + lifetime,
+        };
+        // Also hands the outcome to the checks waiting on this call.
+        let _ = call.insert(outcome.clone());
+        outcome.verdict
     }
 
     /// Asks the verification URLs, starting at the next one in turn and failing over once.
@@ -342,7 +371,7 @@ impl ApiKeyAuth {
         let mut last_error = String::new();
         for attempt in 0..attempts {
             let url = &urls[(first + attempt) % urls.len()].url;
-            let mut call = self.client.get(url).header(API_KEY_HEADER, &key);
+            let mut call = self.client.get(url).header(&API_KEY_HEADER, &key);
             if let Some(traceparent) = &traceparent {
                 call = call.header("traceparent", traceparent);
             }
@@ -408,31 +437,81 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn the_verdict_cache_is_bounded_by_bytes_not_entries() {
+    #[test]
+    fn the_verdict_cache_is_bounded_by_bytes_not_entries() {
         let budget: u64 = 256 * 1024;
         let plugin = ApiKeyAuth::with_cache_bytes(config("http://127.0.0.1:9/"), budget);
         let body = Bytes::from(vec![b'x'; 4096]);
         // 1,000 verdicts of ~5 KiB each: 20 times the budget.
         for i in 0..1_000 {
             let key = format!("{i:0>1000}");
-            plugin
-                .verdicts
-                .insert(
-                    key,
-                    Verdict {
+            plugin.verdicts.insert(
+                key,
+                Outcome {
+                    verdict: Ok(Verdict {
                         status: 403,
                         body: body.clone(),
-                    },
-                )
-                .await;
+                    }),
+                    expires: Instant::now() + Duration::from_secs(5),
+                },
+            );
         }
-        plugin.verdicts.run_pending_tasks().await;
-        let kept = plugin.verdicts.weighted_size();
+        let kept = plugin.verdicts.weight();
         assert!(kept <= budget, "{kept} bytes kept, budget {budget}");
         assert!(
-            plugin.verdicts.entry_count() < 1_000,
+            plugin.verdicts.len() < 1_000,
             "entries were evicted to stay within the budget"
+        );
+    }
+
+    /// A verification URL that answers every request `503` after `delay`, counting requests.
+    async fn failing_auth(delay: Duration) -> (String, Arc<AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/verify", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 4096];
+                    while let Ok(read) = stream.read(&mut buffer).await {
+                        if read == 0 {
+                            break;
+                        }
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(delay).await;
+                        let answer =
+                            "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+                        if stream.write_all(answer.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        (url, requests)
+    }
+
+    #[tokio::test]
+    async fn checks_waiting_on_a_failed_call_share_its_failure_and_the_next_check_calls_again() {
+        let (url, requests) = failing_auth(Duration::from_millis(300)).await;
+        let plugin = ApiKeyAuth::new(config(&url));
+        let checks = (0..20).map(|_| plugin.verify_once("key-1", None));
+        let outcomes = futures::future::join_all(checks).await;
+        assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            1,
+            "20 concurrent checks of one key make one call, and share its failure"
+        );
+
+        assert!(plugin.verify_once("key-1", None).await.is_err());
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            2,
+            "a failure is not reused by a later check"
         );
     }
 }
