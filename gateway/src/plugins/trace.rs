@@ -163,14 +163,22 @@ fn traceparent_bytes(trace_id: &TraceId, span_id: &SpanId, sampled: bool) -> [u8
     value
 }
 
-/// Hex digits, lowercase.
-const DIGITS: &[u8; 16] = b"0123456789abcdef";
+/// The two lowercase hex digits of every byte value (one look-up per byte).
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0u8; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
 
 /// Writes the lowercase hex of `bytes` into `out` (two bytes of `out` each).
 fn write_hex(out: &mut [u8], bytes: &[u8]) {
     for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0xf)];
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
     }
 }
 
@@ -184,4 +192,33 @@ pub fn hex(bytes: &[u8]) -> String {
 /// ASCII bytes as text.
 fn ascii_text(bytes: &[u8]) -> String {
     bytes.iter().copied().map(char::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_writes_every_byte_value_as_two_lowercase_digits() {
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let expected: String = every_byte
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(hex(&every_byte), expected);
+    }
+
+    #[test]
+    fn traceparent_is_version_trace_span_and_flags() {
+        let trace_id: TraceId = [0xab; 16];
+        let span_id: SpanId = [0x01; 8];
+        assert_eq!(
+            traceparent_header(&trace_id, &span_id, true),
+            "00-abababababababababababababababab-0101010101010101-01"
+        );
+        assert_eq!(
+            traceparent_header(&trace_id, &span_id, false),
+            "00-abababababababababababababababab-0101010101010101-00"
+        );
+    }
 }

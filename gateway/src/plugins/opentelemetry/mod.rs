@@ -316,8 +316,8 @@ impl Plugin for OpenTelemetry {
         };
         // The client's context headers of other formats would contradict the one sent on.
         if carried {
-            for name in propagation::ALL_HEADERS {
-                effects.remove_upstream_header(name);
+            for name in &propagation::ALL_HEADERS {
+                effects.remove_upstream_header(name.clone());
             }
         }
         for (name, value) in propagation::inject(
