@@ -12,7 +12,11 @@
 //! (`Title-Case` for standard names, lowercase for the others), as HTTP allows: field names are
 //! case-insensitive (RFC 9110, section 5.1).
 
-use std::{cell::RefCell, net::IpAddr, sync::LazyLock};
+use std::{
+    cell::RefCell,
+    net::{IpAddr, SocketAddr},
+    sync::LazyLock,
+};
 
 use http::{HeaderMap, HeaderName, HeaderValue, header, request, response};
 use pingora::{
@@ -149,30 +153,45 @@ pub fn ip_value(ip: IpAddr) -> HeaderValue {
     })
 }
 
-/// `ip` written as a header value. IPv4 is written by hand: `Display` for `Ipv4Addr` costs more
-/// than every other header of the request together.
+/// `ip` written as a header value.
 fn write_ip(ip: IpAddr) -> HeaderValue {
-    let text = match ip {
-        IpAddr::V4(v4) => {
-            let mut text = Vec::with_capacity(15);
-            for (index, octet) in v4.octets().into_iter().enumerate() {
-                if index > 0 {
-                    text.push(b'.');
-                }
-                if octet >= 100 {
-                    text.push(b'0' + octet / 100);
-                }
-                if octet >= 10 {
-                    text.push(b'0' + octet / 10 % 10);
-                }
-                text.push(b'0' + octet % 10);
-            }
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(ip_text(ip).into_bytes()))
+        .expect("BUG: an IP address is a valid header value")
+}
+
+/// `ip` as text. IPv4 is written by hand: `Display` for `Ipv4Addr` costs more than every other
+/// header of the request together.
+pub fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut text = String::with_capacity(15);
+    for (index, octet) in v4.octets().into_iter().enumerate() {
+        if index > 0 {
+            text.push('.');
+        }
+        if octet >= 100 {
+            text.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            text.push(char::from(b'0' + octet / 10 % 10));
+        }
+        text.push(char::from(b'0' + octet % 10));
+    }
+    text
+}
+
+/// `address` as text (`10.0.0.2:8080`, `[::1]:8080`), IPv4 written as [`ip_text`] does.
+pub fn socket_address_text(address: SocketAddr) -> String {
+    match address {
+        SocketAddr::V4(v4) => {
+            let mut text = ip_text(IpAddr::V4(*v4.ip()));
+            text.push(':');
+            text.push_str(itoa::Buffer::new().format(v4.port()));
             text
         }
-        IpAddr::V6(_) => ip.to_string().into_bytes(),
-    };
-    HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
-        .expect("BUG: an IP address is a valid header value")
+        SocketAddr::V6(_) => address.to_string(),
+    }
 }
 
 /// A list header (`X-Forwarded-For`, `Via`) with `item` appended: `existing, item`, or `item`
@@ -373,6 +392,9 @@ mod tests {
             assert_eq!(ip_value(ip.parse().unwrap()), ip);
         }
         assert_eq!(ip_value("::1".parse().unwrap()), "::1");
+        for address in ["10.0.0.2:8080", "127.0.0.1:0", "1.2.3.4:65535", "[::1]:443"] {
+            assert_eq!(socket_address_text(address.parse().unwrap()), address);
+        }
         // The value a thread made last is reused only for the same address.
         for ip in [
             "10.0.0.2",

@@ -27,6 +27,7 @@ use opentelemetry_sdk::{
 use tokio::sync::mpsc;
 
 use crate::{
+    forwarding,
     metrics::metrics,
     plugins::trace::{AttributeValue, FinishedSpan, SpanKind, SpanSink},
 };
@@ -274,7 +275,9 @@ fn attribute(value: AttributeValue) -> Value {
         AttributeValue::Text(text) => Value::from(text),
         AttributeValue::Int(number) => Value::from(number),
         AttributeValue::Float(number) => Value::from(number),
-        AttributeValue::Ip(ip) => Value::from(ip.to_string()),
-        AttributeValue::SocketAddress(address) => Value::from(address.to_string()),
+        AttributeValue::Ip(ip) => Value::from(forwarding::ip_text(ip)),
+        AttributeValue::SocketAddress(address) => {
+            Value::from(forwarding::socket_address_text(address))
+        }
     }
 }
