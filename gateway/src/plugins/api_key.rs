@@ -208,6 +208,8 @@ fn verdict_weight(key: &str, body_len: usize) -> u32 {
     u32::try_from(key.len() + body_len + ENTRY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
 }
 
+/// The lifetime of a verdict whose configured TTL overflows a clock reading (about 30 years).
+const LONGEST_TTL: Duration = Duration::from_secs(1 << 30);
 /// How many verdicts the cache is sized for at first (it grows up to its byte budget).
 const EXPECTED_KEYS: usize = 4096;
 
@@ -350,12 +352,19 @@ impl ApiKeyAuth {
             Ok(_) => self.config.negative_cache_ttl,
             Err(_) => Duration::ZERO,
         };
+        let now = Instant::now();
         let outcome = Outcome {
             verdict,
-            expires: Instant::now() + lifetime,
+            // A TTL past what an `Instant` can hold (no upper bound is set on it) is a long one.
+            expires: (now.checked_add(lifetime)).unwrap_or_else(|| now + LONGEST_TTL),
         };
         // Also hands the outcome to the checks waiting on this call.
         let _ = call.insert(outcome.clone());
+        if outcome.verdict.is_err() {
+            // The waiting checks have it; a failure takes no room in the cache.
+            self.verdicts
+                .remove_if(key, |outcome| outcome.verdict.is_err());
+        }
         outcome.verdict
     }
 
@@ -458,14 +467,20 @@ mod tests {
         }
         let kept = plugin.verdicts.weight();
         assert!(kept <= budget, "{kept} bytes kept, budget {budget}");
+        // The budget is split among shards (more on more cores); where a verdict fits one, some
+        // were kept.
+        if plugin.verdicts.shard_capacity() > 5 * 1024 + 1024 {
+            assert!(!plugin.verdicts.is_empty(), "verdicts that fit were kept");
+        }
         assert!(
             plugin.verdicts.len() < 1_000,
             "entries were evicted to stay within the budget"
         );
     }
 
-    /// A verification URL that answers every request `503` after `delay`, counting requests.
-    async fn failing_auth(delay: Duration) -> (String, Arc<AtomicUsize>) {
+    /// A verification URL that answers every request `status_line` after `delay`, counting
+    /// requests.
+    async fn fake_auth(status_line: &'static str, delay: Duration) -> (String, Arc<AtomicUsize>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/verify", listener.local_addr().unwrap());
@@ -482,8 +497,7 @@ mod tests {
                         }
                         counted.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(delay).await;
-                        let answer =
-                            "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+                        let answer = format!("HTTP/1.1 {status_line}\r\ncontent-length: 0\r\n\r\n");
                         if stream.write_all(answer.as_bytes()).await.is_err() {
                             break;
                         }
@@ -496,7 +510,8 @@ mod tests {
 
     #[tokio::test]
     async fn checks_waiting_on_a_failed_call_share_its_failure_and_the_next_check_calls_again() {
-        let (url, requests) = failing_auth(Duration::from_millis(300)).await;
+        let (url, requests) =
+            fake_auth("503 Service Unavailable", Duration::from_millis(300)).await;
         let plugin = ApiKeyAuth::new(config(&url));
         let checks = (0..20).map(|_| plugin.verify_once("key-1", None));
         let outcomes = futures::future::join_all(checks).await;
@@ -513,5 +528,19 @@ mod tests {
             2,
             "a failure is not reused by a later check"
         );
+    }
+
+    #[tokio::test]
+    async fn a_ttl_past_what_the_clock_holds_keeps_the_verdict_without_panicking() {
+        let (url, requests) = fake_auth("200 OK", Duration::ZERO).await;
+        let plugin = ApiKeyAuth::new(ApiKeyAuthConfig {
+            cache_ttl: Duration::from_secs(u64::MAX),
+            ..config(&url)
+        });
+        for _ in 0..3 {
+            let verdict = plugin.verify_once("key-1", None).await.unwrap();
+            assert_eq!(verdict.status, 200);
+        }
+        assert_eq!(requests.load(Ordering::SeqCst), 1, "the verdict was cached");
     }
 }
