@@ -20,7 +20,7 @@ use crate::{
     admin::AdminService,
     cli::RunArgs,
     config::{self, model::GatewaySettings},
-    engine::Engine,
+    engine::{Engine, TlsGathering},
     health::HealthChecker,
     reload::{ReloadService, Reloader},
     runtime::Runtime,
@@ -159,10 +159,10 @@ fn pingora_server(args: &RunArgs, settings: &GatewaySettings) -> Server {
 fn proxy_service(
     state: &Arc<ArcSwap<Runtime>>,
     settings: &GatewaySettings,
-) -> Result<Service<Engine>, Box<pingora::Error>> {
+) -> Result<Service<TlsGathering>, Box<pingora::Error>> {
     let access_log = AccessLog::new(settings.access_log.clone(), !cfg!(debug_assertions));
     let engine = Engine::new(state.clone(), settings, Arc::new(access_log));
-    let mut proxy = Service::new("proxy".to_owned(), engine);
+    let mut proxy = Service::new("proxy".to_owned(), TlsGathering(Arc::new(engine)));
     proxy.add_tcp(&settings.proxy_listen.to_string());
     if let Some(listen_tls) = settings.proxy_listen_tls {
         let mut tls = TlsSettings::with_callbacks(Box::new(SniCertificates::new(state.clone())))?;

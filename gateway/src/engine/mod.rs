@@ -13,6 +13,8 @@
 //! - [`pool`]: idle upstream connections.
 //! - [`tunnel`]: WebSocket connections piped both ways after a `101`.
 //! - [`answer`]: the gateway's own answers and the keep-alive promise that goes with them.
+//! - [`gathered`]: client TLS connections whose writes wait for a flush (one TLS record per
+//!   small answer, not one per write).
 //! - [`hop_by_hop`]: HTTP/1 header rules (hop-by-hop and `Connection`-nominated headers,
 //!   upgrades, framing); pure, with table tests.
 //!
@@ -22,6 +24,7 @@
 mod answer;
 mod decide;
 mod exchange;
+mod gathered;
 mod hop_by_hop;
 mod pool;
 mod tunnel;
@@ -29,6 +32,8 @@ mod upstream;
 mod upstream_request;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
+
+pub use self::gathered::TlsGathering;
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;

@@ -24,7 +24,7 @@ use openssl::{
 };
 use testkit::{free_port, wait_for_tcp};
 
-use crate::helpers::{Gateway, Upstream, get_json};
+use crate::helpers::{Gateway, Upstream, big_body_byte, get_json};
 
 /// A self-signed certificate and its key, as PEM.
 struct Pair {
@@ -858,4 +858,81 @@ async fn tls_1_2_and_1_3_handshake_and_sessions_resume() {
     }
     let old = s_client(port, &["-tls1_1"]).await;
     assert!(!old.contains("HTTP/1.1 200"), "TLS 1.1 is refused: {old}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_answers_arrive_whole_over_https_with_http1_and_http2() {
+    const SIZE: usize = 1024 * 1024 + 7;
+    let upstream = Upstream::start("a").await;
+    let pair = self_signed("a.example", &["a.example"]);
+    let (_gateway, port) = start_with_tls(&config(
+        &upstream,
+        &[certificate("a", &pair, &["a.example"])],
+    ));
+
+    for flag in ["--http1.1", "--http2"] {
+        let output = tokio::process::Command::new("curl")
+            .args(["-sk", flag, "--resolve"])
+            .arg(format!("a.example:{port}:127.0.0.1"))
+            .arg(format!("https://a.example:{port}/svc/big/{SIZE}"))
+            .output()
+            .await
+            .expect("curl is installed");
+        assert!(output.status.success(), "{flag}: curl failed");
+        let body = output.stdout;
+        assert_eq!(body.len(), SIZE, "{flag}");
+        let first_wrong = (body.iter().enumerate()).find(|(i, byte)| **byte != big_body_byte(*i));
+        assert_eq!(first_wrong, None, "{flag}: the body arrived altered");
+    }
+}
+
+/// A chunked answer's first chunk reaches a TLS client while the upstream still holds the rest: the
+/// upstream sends its last chunk only once the client has read the first (a gateway that kept the
+/// first chunk back until more came would leave both waiting).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_chunk_reaches_a_tls_client_before_the_answer_ends() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let (first_read, first_read_seen) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read_exact(&mut byte).await.is_ok() {
+            head.push(byte[0]);
+        }
+        let first = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\nfirst \r\n";
+        stream.write_all(first.as_bytes()).await.unwrap();
+        let _ = first_read_seen.await;
+        stream.write_all(b"4\r\nlast\r\n0\r\n\r\n").await.unwrap();
+    });
+    let pair = self_signed("a.example", &["a.example"]);
+    let (_gateway, port) = start_with_tls(&format!(
+        "_format_version: \"3.0\"\nservices:\n  - name: svc\n    url: http://{upstream}\n    routes: [{{name: svc, paths: [/svc]}}]\ncertificates:\n{}",
+        certificate("a", &pair, &["a.example"])
+    ));
+
+    let client = tokio::task::spawn_blocking(move || {
+        let (_, mut stream) = handshake(port, Some("a.example"));
+        stream
+            .write_all(b"GET /svc/stream HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // The read timeout (5 s, set by `handshake`) ends a wait for a chunk that never comes.
+        while !String::from_utf8_lossy(&received).contains("first ") {
+            let read = stream
+                .read(&mut buffer)
+                .expect("the first chunk arrives while the upstream holds the last");
+            assert!(read > 0, "closed before the first chunk: {received:?}");
+            received.extend_from_slice(&buffer[..read]);
+        }
+        first_read.send(()).unwrap();
+        let _ = stream.read_to_end(&mut received);
+        String::from_utf8_lossy(&received).into_owned()
+    });
+    let answer = client.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("last"), "the rest followed: {answer}");
 }
