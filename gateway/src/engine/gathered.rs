@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use pingora::{
     apps::ServerApp,
     protocols::{
-        ALPN, GetProxyDigest, GetSocketDigest, GetTimingDigest, IO, Peek, Shutdown, SocketDigest,
-        Ssl, Stream, TimingDigest, UniqueID, UniqueIDType,
+        ALPN, GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl,
+        Stream, TimingDigest, UniqueID, UniqueIDType,
         raw_connect::ProxyDigest,
         tls::{SslDigest, TlsRef},
     },
@@ -201,6 +201,3 @@ impl Peek for GatheredWrites {
         self.inner.try_peek(buf).await
     }
 }
-
-/// The stream type check: a gathered stream is a transport like any other.
-const _: fn(GatheredWrites) -> Box<dyn IO> = |stream| Box::new(stream);

@@ -183,7 +183,7 @@ impl Weighter<String, Outcome> for OutcomeWeighter {
             .verdict
             .as_ref()
             .map_or(0, |verdict| verdict.body.len());
-        u64::from(verdict_weight(key, body))
+        verdict_weight(key, body)
     }
 }
 
@@ -204,8 +204,8 @@ impl std::fmt::Debug for ApiKeyAuth {
 }
 
 /// The bytes one cached verdict holds: its key, auth's body and a fixed overhead.
-fn verdict_weight(key: &str, body_len: usize) -> u32 {
-    u32::try_from(key.len() + body_len + ENTRY_OVERHEAD_BYTES).unwrap_or(u32::MAX)
+fn verdict_weight(key: &str, body_len: usize) -> u64 {
+    u64::try_from(key.len() + body_len + ENTRY_OVERHEAD_BYTES).unwrap_or(u64::MAX)
 }
 
 /// The lifetime of a verdict whose configured TTL overflows a clock reading (about 30 years).

@@ -238,7 +238,9 @@ pub fn carries_context(headers: &HeaderMap) -> bool {
     headers.keys().any(|name| is_context_header(name.as_str()))
 }
 
-/// Whether `name` is one of [`ALL_HEADERS`] (matched as text: by length, then bytes).
+/// Whether `name` is one of [`ALL_HEADERS`] (matched as text: by length, then bytes). The names
+/// are written out because a search of [`ALL_HEADERS`] cost ~160 more instructions per traced
+/// request; `a_header_of_any_format_counts_as_a_context` checks the two lists agree.
 fn is_context_header(name: &str) -> bool {
     matches!(
         name,
