@@ -11,6 +11,7 @@
 //! - `config`: the file format (`raw`), validation with paths and lines, the validated `model`.
 //! - `validator`: the problem collector the config and each plugin's config parser write to.
 //! - `address`: host, port and URL syntax.
+//! - `hex`: lowercase hex of bytes (request, trace and span ids).
 //! - `secret`: keys and passwords from the file, redacted in `Debug`.
 //! - `router`: Kong's route matching, path normalisation and upstream path rules; pure.
 //! - `balancer`: smooth weighted round robin, least connections, consistent hashing; pure.
@@ -40,6 +41,7 @@ mod config;
 mod engine;
 mod forwarding;
 mod health;
+mod hex;
 mod metrics;
 mod plugins;
 mod reload;

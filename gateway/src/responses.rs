@@ -8,6 +8,8 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
+use crate::hex::write_hex;
+
 /// `Content-Type` of every gateway-generated body.
 pub const JSON: &str = "application/json; charset=utf-8";
 
@@ -25,16 +27,13 @@ impl RequestId {
     /// A fresh random id, from a fast per-thread generator seeded by the OS (an id names a
     /// request in logs and traces; it is no secret, so it needs no cryptographic generator).
     pub fn generate() -> Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         thread_local! {
             static IDS: RefCell<SmallRng> = RefCell::new(SmallRng::from_os_rng());
         }
-        let value: u128 = IDS.with(|ids| ids.borrow_mut().random());
+        let mut random = [0u8; 16];
+        IDS.with(|ids| ids.borrow_mut().fill(&mut random));
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            let nibble = (value >> (124 - 4 * i)) & 0xf;
-            *byte = HEX[usize::try_from(nibble).expect("BUG: a nibble fits usize")];
-        }
+        write_hex(&mut out, &random);
         Self(out)
     }
 

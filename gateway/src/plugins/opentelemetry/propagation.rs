@@ -5,7 +5,10 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::plugins::trace::{SpanId, TraceId, hex, traceparent_header};
+use crate::{
+    hex::hex,
+    plugins::trace::{SpanId, TraceId, traceparent_header},
+};
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const B3: HeaderName = HeaderName::from_static("b3");

@@ -144,7 +144,7 @@ fn a_clients_w3c_context_is_continued_not_replaced() {
         "the client's decision wins over sampling_rate 0"
     );
     let traceparent = upstream(&effects, "traceparent").unwrap();
-    let span = crate::plugins::trace::hex(&trace.span_id);
+    let span = crate::hex::hex(&trace.span_id);
     assert_eq!(traceparent, format!("00-{TRACE}-{span}-01"));
     assert_ne!(
         span, "00f067aa0ba902b7",
